@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# MiniUpnp.Net build entry point. Usage: ./build.sh <verb> [options]   (./build.sh help)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ARTIFACTS="$ROOT/artifacts"
+CONFIGURATION="${CONFIGURATION:-Release}"
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  cat <<'EOF'
+./build.sh <verb> [options]
+
+  native [--rid RID]   obtain and verify miniupnpc 2.3.3, build it with CMake, stage it in artifacts/native/<rid>/
+  generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
+  build                native + the .NET solution
+  test                 build, then run upstream's C tests (CTest) and the NUnit tests; prints "N passed, N failed, N skipped"
+  lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
+  deps                 install the Debian packages the verbs need (root), or print the command to run
+EOF
+}
+
+# ---------- prerequisites ----------
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Debian packages each verb needs; installed with apt when we are root on Debian, printed otherwise.
+PKGS_NATIVE="cmake ninja-build gcc libc6-dev git ca-certificates"
+PKGS_GENERATE="libclang1-16 libclang-common-16-dev"
+PKGS_TEST="$PKGS_NATIVE $PKGS_GENERATE binutils python3"
+PKGS_LAB="iproute2 nftables miniupnpd-nftables python3 python3-dev python3-setuptools"
+
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # `apt-get update` only when the package lists are missing or a first install attempt fails.
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+  elif [ -f /etc/debian_version ]; then
+    die "missing packages; run: sudo apt-get install ${missing[*]}"
+  else
+    die "missing prerequisites (Debian names: ${missing[*]}); install their equivalents for your OS"
+  fi
+}
+
+ensure_dotnet() {
+  have dotnet || die "the .NET SDK 10 is required: https://dotnet.microsoft.com/download (or Debian/Ubuntu: apt-get install dotnet-sdk-10.0 from Microsoft's feed)"
+}
+
+host_rid() {
+  local os arch
+  case "$(uname -s)" in
+    Linux) os=linux; if ldd --version 2>&1 | grep -qi musl; then os=linux-musl; fi ;;
+    Darwin) os=osx ;;
+    *) die "unsupported host $(uname -s); use build.ps1 on Windows" ;;
+  esac
+  case "$(uname -m)" in
+    x86_64|amd64) arch=x64 ;;
+    aarch64|arm64) arch=arm64 ;;
+    *) die "unsupported architecture $(uname -m)" ;;
+  esac
+  echo "$os-$arch"
+}
+
+# ---------- verbs ----------
+verb_native() {
+  local rid="" sanitize=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --rid) rid="$2"; shift 2 ;;
+      --sanitize) sanitize=1; shift ;;
+      *) die "native: unknown option $1" ;;
+    esac
+  done
+  [ -n "$rid" ] || rid="$(host_rid)"
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_NATIVE
+  have cmake || die "cmake 3.20+ is required"
+  local gen=() bdir="$ARTIFACTS/cmake/$rid" extra=()
+  have ninja && gen=(-G Ninja)
+  if [ "$rid" != "$(host_rid)" ]; then
+    [ -f "$ROOT/cmake/toolchains/$rid.cmake" ] || die "no toolchain file cmake/toolchains/$rid.cmake"
+    extra+=("-DCMAKE_TOOLCHAIN_FILE=$ROOT/cmake/toolchains/$rid.cmake")
+  fi
+  say "native: miniupnpc for $rid"
+  cmake -S "$ROOT/native" -B "$bdir" "${gen[@]}" -DMINIUPNPC_RID="$rid" -DCMAKE_BUILD_TYPE=Release "${extra[@]}" >/dev/null
+  cmake --build "$bdir" >/dev/null
+  say "native: $(ls "$ARTIFACTS/native/$rid"/libminiupnpc.* | head -1)"
+}
+
+verb_generate() {
+  local check=0
+  [ "${1:-}" = "--check" ] && check=1
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_GENERATE
+  ensure_dotnet
+  local src="$ARTIFACTS/src/miniupnpc-2.3.3/include"
+  [ -d "$src" ] || verb_native
+  local out="$ROOT/src/MiniUpnp.Net/Interop"
+  if [ $check = 1 ]; then
+    out="$ARTIFACTS/generate-check"
+    rm -rf "$out"; mkdir -p "$out"
+  fi
+  dotnet run --project "$ROOT/build/Generator" -c Release -- "$src" "$out"
+  if [ $check = 1 ]; then
+    local f bad=0
+    for f in "$out"/*.g.cs; do
+      if ! cmp -s "$f" "$ROOT/src/MiniUpnp.Net/Interop/$(basename "$f")"; then
+        echo "generate --check: $(basename "$f") differs from a fresh generation:" >&2
+        diff -u "$ROOT/src/MiniUpnp.Net/Interop/$(basename "$f")" "$f" | head -40 >&2 || true
+        bad=1
+      fi
+    done
+    for f in "$ROOT"/src/MiniUpnp.Net/Interop/*.g.cs; do
+      [ -f "$out/$(basename "$f")" ] || { echo "generate --check: $(basename "$f") is no longer generated" >&2; bad=1; }
+    done
+    [ $bad = 0 ] || die "the committed interop differs from a fresh generation: run ./build.sh generate and commit"
+    say "generate: committed interop is byte-identical to a fresh generation"
+  fi
+}
+
+verb_build() {
+  verb_native
+  ensure_dotnet
+  say "build: MiniUpnp.Net.sln ($CONFIGURATION)"
+  dotnet build "$ROOT/MiniUpnp.Net.sln" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v:q
+}
+
+# Totals of CTest (JUnit XML) and dotnet test (TRX) runs, for the final line.
+TOTAL_PASSED=0; TOTAL_FAILED=0; TOTAL_SKIPPED=0
+count_junit() {
+  local f="$1" tests failures errors skipped
+  tests=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' tests="[0-9]*"' | head -1 | tr -dc 0-9)
+  failures=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' failures="[0-9]*"' | head -1 | tr -dc 0-9)
+  errors=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' errors="[0-9]*"' | head -1 | tr -dc 0-9)
+  skipped=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' skipped="[0-9]*"' | head -1 | tr -dc 0-9)
+  failures=$(( ${failures:-0} + ${errors:-0} ))
+  TOTAL_PASSED=$(( TOTAL_PASSED + ${tests:-0} - failures - ${skipped:-0} ))
+  TOTAL_FAILED=$(( TOTAL_FAILED + failures ))
+  TOTAL_SKIPPED=$(( TOTAL_SKIPPED + ${skipped:-0} ))
+}
+count_trx() {
+  local f="$1" counters get
+  counters=$(grep -o '<Counters [^>]*' "$f" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | tr -dc 0-9; }
+  local passed failed total executed
+  passed=$(get passed); failed=$(get failed); total=$(get total); executed=$(get executed)
+  failed=$(( ${failed:-0} + $(get error || echo 0) + $(get timeout || echo 0) + $(get aborted || echo 0) ))
+  TOTAL_PASSED=$(( TOTAL_PASSED + ${passed:-0} ))
+  TOTAL_FAILED=$(( TOTAL_FAILED + failed ))
+  TOTAL_SKIPPED=$(( TOTAL_SKIPPED + ${total:-0} - ${executed:-0} ))
+}
+
+verb_test() {
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_TEST
+  verb_build
+  local rid status=0 results="$ARTIFACTS/test-results"
+  rid="$(host_rid)"
+  rm -rf "$results"; mkdir -p "$results"
+
+  say "test: upstream C tests and ours (CTest)"
+  if ! ctest --test-dir "$ARTIFACTS/cmake/$rid" --output-on-failure --timeout 120 \
+         --output-junit "$results/ctest.xml"; then
+    status=1
+  fi
+  [ -f "$results/ctest.xml" ] && count_junit "$results/ctest.xml"
+
+  say "test: NUnit (MiniUpnp.Net.Tests)"
+  if ! dotnet test "$ROOT/tests/MiniUpnp.Net.Tests" -c "$CONFIGURATION" --no-build -nologo \
+         --logger "trx;LogFileName=nunit.trx" --logger "console;verbosity=normal" \
+         --results-directory "$results"; then
+    status=1
+  fi
+  local trx
+  for trx in "$results"/*.trx; do [ -f "$trx" ] && count_trx "$trx"; done
+  [ "$TOTAL_FAILED" -gt 0 ] && status=1
+  echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
+  return $status
+}
+
+verb_lab() {
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
+  exec "$ROOT/tests/lab/lab.sh" "$@"
+}
+
+verb_deps() {
+  ensure_packages $PKGS_TEST $PKGS_LAB
+  ensure_dotnet
+  say "deps: all present"
+}
+
+main() {
+  local verb="${1:-help}"
+  [ $# -gt 0 ] && shift
+  case "$verb" in
+    native) verb_native "$@" ;;
+    generate) verb_generate "$@" ;;
+    build) verb_build "$@" ;;
+    test) verb_test "$@" ;;
+    lab) verb_lab "$@" ;;
+    deps) verb_deps "$@" ;;
+    help|-h|--help) usage ;;
+    *) usage >&2; die "unknown verb '$verb'" ;;
+  esac
+}
+main "$@"
