@@ -28,7 +28,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 # Debian packages each verb needs; installed with apt when we are root on Debian, printed otherwise.
 PKGS_NATIVE="cmake ninja-build gcc libc6-dev git ca-certificates"
 PKGS_GENERATE="libclang1-16 libclang-common-16-dev"
-PKGS_TEST="$PKGS_NATIVE $PKGS_GENERATE binutils python3"
+# libminiupnpc17: Debian's API-17 miniupnpc, which the ABI-guard test must see refused.
+PKGS_TEST="$PKGS_NATIVE $PKGS_GENERATE binutils python3 libminiupnpc17"
 PKGS_LAB="iproute2 nftables miniupnpd-nftables python3 python3-dev python3-setuptools"
 
 ensure_packages() {
