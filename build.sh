@@ -161,6 +161,7 @@ count_trx() {
 
 verb_test() {
   [ -f /etc/debian_version ] && ensure_packages $PKGS_TEST
+  [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ] && ensure_packages $PKGS_LAB
   verb_build
   local rid status=0 results="$ARTIFACTS/test-results"
   rid="$(host_rid)"
@@ -173,11 +174,28 @@ verb_test() {
   fi
   [ -f "$results/ctest.xml" ] && count_junit "$results/ctest.xml"
 
-  say "test: NUnit (MiniUpnp.Net.Tests)"
-  if ! dotnet test "$ROOT/tests/MiniUpnp.Net.Tests" -c "$CONFIGURATION" --no-build -nologo \
+  # The lab tests' client side runs inside the lab's lan namespace: create it (empty) and run the test process in it;
+  # the NUnit fixture builds the rest of the lab around it (tests/lab/lab.sh up --id ID) and tears it down.
+  local runner=() lab_id=""
+  if lab_possible; then
+    build_python_reference
+    lab_id="t$$"
+    ip netns add "mu-$lab_id-lan" && ip -n "mu-$lab_id-lan" link set lo up
+    trap "'$ROOT/tests/lab/lab.sh' down --id '$lab_id' >/dev/null 2>&1; ip netns del 'mu-$lab_id-lan' 2>/dev/null || true" EXIT
+    runner=(ip netns exec "mu-$lab_id-lan" env "MINIUPNPNET_LAB_ID=$lab_id")
+    say "test: NUnit (MiniUpnp.Net.Tests), lab id $lab_id"
+  else
+    say "test: NUnit (MiniUpnp.Net.Tests) without the lab: $(lab_unavailable_reason)"
+  fi
+  if ! "${runner[@]}" dotnet test "$ROOT/tests/MiniUpnp.Net.Tests" -c "$CONFIGURATION" --no-build -nologo \
          --logger "trx;LogFileName=nunit.trx" --logger "console;verbosity=normal" \
          --results-directory "$results"; then
     status=1
+  fi
+  if [ -n "$lab_id" ]; then
+    "$ROOT/tests/lab/lab.sh" down --id "$lab_id" >/dev/null 2>&1 || true
+    ip netns del "mu-$lab_id-lan" 2>/dev/null || true
+    trap - EXIT
   fi
   local trx
   for trx in "$results"/*.trx; do [ -f "$trx" ] && count_trx "$trx"; done
@@ -185,6 +203,35 @@ verb_test() {
   echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
   return $status
 }
+
+# The conformance reference: miniupnpc's Python module built from the same pinned, patched source, by Debian's
+# /usr/bin/python3 (not another Python on PATH). setup.py runs make inside the tree, so it builds in a copy.
+build_python_reference() {
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
+  local out="$ARTIFACTS/python-ref" src="$ARTIFACTS/src/miniupnpc-2.3.3"
+  [ -d "$src" ] || verb_native
+  if [ -f "$out/stamp" ] && cmp -s "$out/stamp" "$src/.miniupnpnet-stamp" && ls "$out"/lib/miniupnpc*.so >/dev/null 2>&1; then
+    return 0
+  fi
+  say "reference: Python module miniupnpc 2.3.3 (setup.py build)"
+  rm -rf "$out"; mkdir -p "$out/lib"
+  cp -r "$src" "$out/src"
+  (cd "$out/src" && /usr/bin/python3 setup.py build >"$out/build.log" 2>&1) || { tail -20 "$out/build.log" >&2; die "building the Python reference module failed"; }
+  cp "$out"/src/build/lib.*/miniupnpc*.so "$out/lib/"
+  cp "$src/.miniupnpnet-stamp" "$out/stamp"
+}
+
+# The IGD lab needs root, Linux network namespaces, nftables and miniupnpd.
+lab_unavailable_reason() {
+  if [ "$(uname -s)" != Linux ]; then echo "not Linux"
+  elif [ "$(id -u)" != 0 ]; then echo "not root (network namespaces need root)"
+  elif ! have ip; then echo "no iproute2"
+  elif ! ip netns list >/dev/null 2>&1; then echo "network namespaces are not available"
+  elif ! have miniupnpd && [ ! -x /usr/sbin/miniupnpd ]; then echo "miniupnpd is not installed (apt-get install miniupnpd-nftables)"
+  else echo ""
+  fi
+}
+lab_possible() { [ -z "$(lab_unavailable_reason)" ]; }
 
 verb_lab() {
   [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
@@ -207,6 +254,7 @@ main() {
     test) verb_test "$@" ;;
     lab) verb_lab "$@" ;;
     deps) verb_deps "$@" ;;
+    reference) build_python_reference ;;
     help|-h|--help) usage ;;
     *) usage >&2; die "unknown verb '$verb'" ;;
   esac
