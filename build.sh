@@ -17,7 +17,9 @@ usage() {
   generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
   build                native + the .NET solution
   test                 build, then run upstream's C tests (CTest) and the NUnit tests; prints "N passed, N failed, N skipped"
+  demo                 build, start the IGD lab, map a port with upnpc-net, use it from the WAN side, close it
   lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
+  reference            build the Python module from the pinned source (the conformance reference)
   deps                 install the Debian packages the verbs need (root), or print the command to run
 EOF
 }
@@ -136,27 +138,27 @@ verb_build() {
 
 # Totals of CTest (JUnit XML) and dotnet test (TRX) runs, for the final line.
 TOTAL_PASSED=0; TOTAL_FAILED=0; TOTAL_SKIPPED=0
+# The first <element ...> of an XML file, attribute attr, as a number (0 when absent). Attributes may span lines.
+xml_count() {
+  local v
+  v=$(tr '\n\t' '  ' <"$1" | grep -o "<$2 [^>]*" | head -1 | grep -o " $3=\"[0-9]*\"" | head -1 | tr -dc 0-9 || true)
+  echo "${v:-0}"
+}
 count_junit() {
-  local f="$1" tests failures errors skipped
-  tests=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' tests="[0-9]*"' | head -1 | tr -dc 0-9)
-  failures=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' failures="[0-9]*"' | head -1 | tr -dc 0-9)
-  errors=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' errors="[0-9]*"' | head -1 | tr -dc 0-9)
-  skipped=$(grep -o '<testsuite [^>]*' "$f" | grep -o ' skipped="[0-9]*"' | head -1 | tr -dc 0-9)
-  failures=$(( ${failures:-0} + ${errors:-0} ))
-  TOTAL_PASSED=$(( TOTAL_PASSED + ${tests:-0} - failures - ${skipped:-0} ))
+  local f="$1" tests failures skipped
+  tests=$(xml_count "$f" testsuite tests)
+  failures=$(( $(xml_count "$f" testsuite failures) + $(xml_count "$f" testsuite errors) ))
+  skipped=$(xml_count "$f" testsuite skipped)
+  TOTAL_PASSED=$(( TOTAL_PASSED + tests - failures - skipped ))
   TOTAL_FAILED=$(( TOTAL_FAILED + failures ))
-  TOTAL_SKIPPED=$(( TOTAL_SKIPPED + ${skipped:-0} ))
+  TOTAL_SKIPPED=$(( TOTAL_SKIPPED + skipped ))
 }
 count_trx() {
-  local f="$1" counters get
-  counters=$(grep -o '<Counters [^>]*' "$f" | head -1)
-  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | tr -dc 0-9; }
-  local passed failed total executed
-  passed=$(get passed); failed=$(get failed); total=$(get total); executed=$(get executed)
-  failed=$(( ${failed:-0} + $(get error || echo 0) + $(get timeout || echo 0) + $(get aborted || echo 0) ))
-  TOTAL_PASSED=$(( TOTAL_PASSED + ${passed:-0} ))
+  local f="$1" failed
+  failed=$(( $(xml_count "$f" Counters failed) + $(xml_count "$f" Counters error) + $(xml_count "$f" Counters timeout) + $(xml_count "$f" Counters aborted) ))
+  TOTAL_PASSED=$(( TOTAL_PASSED + $(xml_count "$f" Counters passed) ))
   TOTAL_FAILED=$(( TOTAL_FAILED + failed ))
-  TOTAL_SKIPPED=$(( TOTAL_SKIPPED + ${total:-0} - ${executed:-0} ))
+  TOTAL_SKIPPED=$(( TOTAL_SKIPPED + $(xml_count "$f" Counters total) - $(xml_count "$f" Counters executed) ))
 }
 
 verb_test() {
@@ -238,6 +240,72 @@ verb_lab() {
   exec "$ROOT/tests/lab/lab.sh" "$@"
 }
 
+# The README's first command: build, start the lab, and show a port being mapped, used and closed, with the
+# commands a user types (the upnpc-net tool), each step in plain words.
+verb_demo() {
+  lab_possible || die "the demo needs the IGD lab, which cannot run here: $(lab_unavailable_reason)"
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
+  verb_build
+  local tool id="demo$$" service_pid="" step=0
+  tool="$(ls "$ARTIFACTS"/bin/MiniUpnp.Net.Tool/release/upnpc-net.dll 2>/dev/null | head -1)"
+  [ -n "$tool" ] || die "the upnpc-net tool was not built"
+  demo_step() { step=$((step + 1)); printf '\n==> demo %d/7: %s\n' "$step" "$*"; }
+  demo_cleanup() {
+    [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null || true
+    "$ROOT/tests/lab/lab.sh" down --id "$id" >/dev/null 2>&1 || true
+  }
+  trap demo_cleanup EXIT
+
+  demo_step "starting the IGD lab: a real router (miniupnpd) between a LAN and a WAN, in network namespaces"
+  local env_file
+  env_file="$("$ROOT/tests/lab/lab.sh" up --id "$id" | tail -1)"
+  # shellcheck disable=SC1090
+  source "$env_file"
+  echo "    LAN host $LAN_ADDR  --  router $IGD_LAN_ADDR / $IGD_WAN_ADDR  --  Internet host $WAN_ADDR"
+
+  demo_step "a service on the LAN host listens on port 8080"
+  ip netns exec "$LAN_NS" /usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8080)); s.listen()
+s.settimeout(120)
+for _ in range(20):
+    try: c, _ = s.accept()
+    except OSError: break
+    c.sendall(b"hello from the service on the LAN host\n"); c.close()
+' & service_pid=$!
+  sleep 0.3
+
+  local run=(ip netns exec "$LAN_NS" dotnet "$tool")
+  demo_step "mapping port 8080 on the router to it:  upnpc-net add 8080 tcp \"MiniUpnp.Net demo\""
+  "${run[@]}" add 8080 tcp "MiniUpnp.Net demo"
+
+  demo_step "the router's port mappings:  upnpc-net list"
+  "${run[@]}" list
+
+  demo_step "an Internet host ($WAN_ADDR) connects to the router's public side, $IGD_WAN_ADDR:8080"
+  demo_connect "$WAN_NS" "$IGD_WAN_ADDR" 8080 || die "the service was not reachable through the mapping"
+
+  demo_step "removing the mapping:  upnpc-net delete 8080 tcp"
+  "${run[@]}" delete 8080 tcp
+
+  demo_step "the Internet host tries again"
+  if demo_connect "$WAN_NS" "$IGD_WAN_ADDR" 8080; then die "the port is still open after the deletion"; fi
+  echo "    closed, as it should be"
+  printf '\n==> demo: done; tearing the lab down\n'
+}
+
+# Connects from a namespace to host:port and prints what the service says; fails when nothing answers.
+demo_connect() {
+  ip netns exec "$1" /usr/bin/python3 -c '
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2); s.settimeout(2)
+    print("    received:", s.recv(100).decode().strip())
+except OSError as e:
+    print("    no connection:", e.__class__.__name__); sys.exit(1)
+' "$2" "$3"
+}
+
 verb_deps() {
   ensure_packages $PKGS_TEST $PKGS_LAB
   ensure_dotnet
@@ -254,6 +322,7 @@ main() {
     test) verb_test "$@" ;;
     lab) verb_lab "$@" ;;
     deps) verb_deps "$@" ;;
+    demo) verb_demo "$@" ;;
     reference) build_python_reference ;;
     help|-h|--help) usage ;;
     *) usage >&2; die "unknown verb '$verb'" ;;
