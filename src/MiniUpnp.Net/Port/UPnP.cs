@@ -23,7 +23,7 @@ public sealed class UPnP : IDisposable
     // SOAP requests are built in a 2048-byte buffer (miniupnpc.c, simpleUPnPcommand); a longer one is never sent.
     private const int SoapBodyCapacity = 2048;
 
-    // Serialises Discover/SelectIgd (which replace state); commands only read an immutable snapshot.
+    // Serialises Discover/SelectIgd (which replace state); commands only read an immutable snapshot; Dispose never waits.
     private readonly object _stateGate = new();
     private SafeDeviceListHandle _devlist = new();
     private volatile Igd _igd = Igd.None;
@@ -91,14 +91,20 @@ public sealed class UPnP : IDisposable
         lock (_stateGate)
         {
             ThrowIfDisposed();
-            _devlist.Dispose();
-            _devlist = Miniupnpc.upnpDiscover(unchecked((int)DiscoverDelay), MulticastIf, MinissdpdSocket,
+            var devlist = Miniupnpc.upnpDiscover(unchecked((int)DiscoverDelay), MulticastIf, MinissdpdSocket,
                 unchecked((int)LocalPort), ipv6: 0, ttl: 2, out int error);
-            if (_devlist.IsInvalid)
+            Interlocked.Exchange(ref _devlist, devlist).Dispose();
+            if (_disposed)
+            {
+                // Dispose ran while we were discovering: it may have missed this list.
+                devlist.Dispose();
+                ThrowIfDisposed();
+            }
+            if (devlist.IsInvalid)
             {
                 throw new UpnpException(error);
             }
-            return _devlist.Devices.Count;
+            return devlist.Devices.Count;
         }
     }
 
@@ -357,19 +363,16 @@ public sealed class UPnP : IDisposable
             (intClient, unchecked((ushort)CNumbers.Atoi(intPort))), desc, enabled, rHost, CNumbers.StrtoulBase0(duration));
     }
 
-    /// <summary>Frees the discovery results. Calls already running finish; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Frees the discovery results, without waiting for calls already running: they finish (SafeHandle reference
+    /// counting defers the free until a SelectIgd using the list returns); later calls throw
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed)
-        {
-            return;
-        }
         _disposed = true;
-        lock (_stateGate)
-        {
-            // SafeHandle reference counting defers the free until a SelectIgd using the list returns.
-            _devlist.Dispose();
-        }
+        // Set the flag first, then take the list: a Discover storing a newer list afterwards sees the flag.
+        Interlocked.Exchange(ref _devlist, new SafeDeviceListHandle()).Dispose();
     }
 
     private Igd Current()
