@@ -79,7 +79,7 @@ public partial class LeakTests
             GC.WaitForPendingFinalizers();
             growth[w] = NativeHeapInUse() - before;
         }
-        TestContext.Out.WriteLine($"{HeapMeasure} growth per window of {WindowRounds} rounds ({WindowRounds / 2} SelectIgd): " +
+        TestContext.Progress.WriteLine($"{HeapMeasure} growth per window of {WindowRounds} rounds ({WindowRounds / 2} SelectIgd): " +
                                   $"{string.Join(", ", Array.ConvertAll(growth, g => $"{g / 1024} KiB"))}; {server.Requests} HTTP requests");
         Array.Sort(growth);
         Assert.That(upnp.LanAddr, Is.EqualTo("127.0.0.1"));

@@ -70,7 +70,7 @@ public class ConformanceTests
                                 $".NET {d["result"]?.ToJsonString() ?? "null"} / {d["error"]?.ToJsonString() ?? "null"}");
             }
         }
-        TestContext.Out.WriteLine($"conformance: {compared} calls compared, {differences.Count} differences, " +
+        TestContext.Progress.WriteLine($"conformance: {compared} calls compared, {differences.Count} differences, " +
                                   $"{varying / 2} varying fields masked ({string.Join(", ", VaryingFields.Select(v => $"{v.Call}: {v.Why}"))})");
         foreach (var step in python)
         {
