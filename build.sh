@@ -246,19 +246,21 @@ verb_demo() {
   lab_possible || die "the demo needs the IGD lab, which cannot run here: $(lab_unavailable_reason)"
   [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
   verb_build
-  local tool id="demo$$" service_pid="" step=0
+  local tool step=0
+  # Globals, not locals: the EXIT trap runs after this function has returned.
+  DEMO_ID="demo$$" DEMO_SERVICE_PID=""
   tool="$(ls "$ARTIFACTS"/bin/MiniUpnp.Net.Tool/release/upnpc-net.dll 2>/dev/null | head -1)"
   [ -n "$tool" ] || die "the upnpc-net tool was not built"
   demo_step() { step=$((step + 1)); printf '\n==> demo %d/7: %s\n' "$step" "$*"; }
   demo_cleanup() {
-    [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null || true
-    "$ROOT/tests/lab/lab.sh" down --id "$id" >/dev/null 2>&1 || true
+    [ -n "${DEMO_SERVICE_PID:-}" ] && kill "$DEMO_SERVICE_PID" 2>/dev/null || true
+    "$ROOT/tests/lab/lab.sh" down --id "$DEMO_ID" >/dev/null 2>&1 || true
   }
   trap demo_cleanup EXIT
 
   demo_step "starting the IGD lab: a real router (miniupnpd) between a LAN and a WAN, in network namespaces"
   local env_file
-  env_file="$("$ROOT/tests/lab/lab.sh" up --id "$id" | tail -1)"
+  env_file="$("$ROOT/tests/lab/lab.sh" up --id "$DEMO_ID" | tail -1)"
   # shellcheck disable=SC1090
   source "$env_file"
   echo "    LAN host $LAN_ADDR  --  router $IGD_LAN_ADDR / $IGD_WAN_ADDR  --  Internet host $WAN_ADDR"
@@ -272,7 +274,7 @@ for _ in range(20):
     try: c, _ = s.accept()
     except OSError: break
     c.sendall(b"hello from the service on the LAN host\n"); c.close()
-' & service_pid=$!
+' & DEMO_SERVICE_PID=$!
   sleep 0.3
 
   local run=(ip netns exec "$LAN_NS" dotnet "$tool")
