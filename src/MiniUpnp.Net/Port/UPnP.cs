@@ -147,34 +147,25 @@ public sealed class UPnP : IDisposable
 
     /// <summary>Python <c>totalbytesent()</c>: total bytes sent by the IGD.</summary>
     /// <returns>The counter as an unsigned 32-bit value (Python's <c>"I"</c>); a failed call gives a negative code's bits, as in Python.</returns>
-    public uint TotalByteSent()
-    {
-        var igd = Current();
-        return unchecked((uint)Miniupnpc.UPNP_GetTotalBytesSent(igd.CifControlUrl, igd.CifServiceType));
-    }
+    public uint TotalByteSent() => CifCounter(Miniupnpc.UPNP_GetTotalBytesSent);
 
     /// <summary>Python <c>totalbytereceived()</c>: total bytes received by the IGD.</summary>
     /// <returns>The counter as an unsigned 32-bit value.</returns>
-    public uint TotalByteReceived()
-    {
-        var igd = Current();
-        return unchecked((uint)Miniupnpc.UPNP_GetTotalBytesReceived(igd.CifControlUrl, igd.CifServiceType));
-    }
+    public uint TotalByteReceived() => CifCounter(Miniupnpc.UPNP_GetTotalBytesReceived);
 
     /// <summary>Python <c>totalpacketsent()</c>: total packets sent by the IGD.</summary>
     /// <returns>The counter as an unsigned 32-bit value.</returns>
-    public uint TotalPacketSent()
-    {
-        var igd = Current();
-        return unchecked((uint)Miniupnpc.UPNP_GetTotalPacketsSent(igd.CifControlUrl, igd.CifServiceType));
-    }
+    public uint TotalPacketSent() => CifCounter(Miniupnpc.UPNP_GetTotalPacketsSent);
 
     /// <summary>Python <c>totalpacketreceived()</c>: total packets received by the IGD.</summary>
     /// <returns>The counter as an unsigned 32-bit value.</returns>
-    public uint TotalPacketReceived()
+    public uint TotalPacketReceived() => CifCounter(Miniupnpc.UPNP_GetTotalPacketsReceived);
+
+    // The four counters of WANCommonInterfaceConfig, cut to 32 bits as the module's Py_BuildValue("I") does.
+    private uint CifCounter(Func<string?, string, ulong> read)
     {
         var igd = Current();
-        return unchecked((uint)Miniupnpc.UPNP_GetTotalPacketsReceived(igd.CifControlUrl, igd.CifServiceType));
+        return unchecked((uint)read(igd.CifControlUrl, igd.CifServiceType));
     }
 
     /// <summary>Python <c>statusinfo()</c>: status and uptime.</summary>
@@ -223,18 +214,8 @@ public sealed class UPnP : IDisposable
     public bool AddPortMapping(int externalPort, string protocol, string internalHost, int internalPort,
         string? description, string? remoteHost, uint leaseDuration = 0)
     {
-        CheckPort(externalPort, nameof(externalPort), allowZero: true);
-        CheckProtocol(protocol);
-        CheckHost(internalHost, nameof(internalHost));
-        CheckPort(internalPort, nameof(internalPort), allowZero: false);
-        CheckNoNul(description, nameof(description));
-        CheckNoNul(remoteHost, nameof(remoteHost));
-        var igd = Current();
-        string ePort = Text(externalPort), iPort = Text(internalPort), lease = leaseDuration.ToString(CultureInfo.InvariantCulture);
-        CheckSoapBodyFits(igd, "AddPortMapping",
-            ("NewRemoteHost", remoteHost, nameof(remoteHost)), ("NewExternalPort", ePort, null), ("NewProtocol", protocol, null),
-            ("NewInternalPort", iPort, null), ("NewInternalClient", internalHost, nameof(internalHost)), ("NewEnabled", "1", null),
-            ("NewPortMappingDescription", description ?? "libminiupnpc", nameof(description)), ("NewLeaseDuration", lease, null));
+        string lease = leaseDuration.ToString(CultureInfo.InvariantCulture);
+        var (igd, ePort, iPort) = PrepareMapping("AddPortMapping", externalPort, protocol, internalHost, internalPort, description, remoteHost, lease);
         int r = Miniupnpc.UPNP_AddPortMapping(igd.ControlUrl, igd.ServiceType, ePort, iPort, internalHost, description, protocol, remoteHost, lease);
         UpnpException.ThrowIfFailed(r);
         return true;
@@ -255,18 +236,7 @@ public sealed class UPnP : IDisposable
     public int AddAnyPortMapping(int externalPort, string protocol, string internalHost, int internalPort,
         string? description, string? remoteHost)
     {
-        CheckPort(externalPort, nameof(externalPort), allowZero: true);
-        CheckProtocol(protocol);
-        CheckHost(internalHost, nameof(internalHost));
-        CheckPort(internalPort, nameof(internalPort), allowZero: false);
-        CheckNoNul(description, nameof(description));
-        CheckNoNul(remoteHost, nameof(remoteHost));
-        var igd = Current();
-        string ePort = Text(externalPort), iPort = Text(internalPort);
-        CheckSoapBodyFits(igd, "AddAnyPortMapping",
-            ("NewRemoteHost", remoteHost, nameof(remoteHost)), ("NewExternalPort", ePort, null), ("NewProtocol", protocol, null),
-            ("NewInternalPort", iPort, null), ("NewInternalClient", internalHost, nameof(internalHost)), ("NewEnabled", "1", null),
-            ("NewPortMappingDescription", description ?? "libminiupnpc", nameof(description)), ("NewLeaseDuration", "0", null));
+        var (igd, ePort, iPort) = PrepareMapping("AddAnyPortMapping", externalPort, protocol, internalHost, internalPort, description, remoteHost, "0");
         int r = Miniupnpc.UPNP_AddAnyPortMapping(igd.ControlUrl, igd.ServiceType, ePort, iPort, internalHost, description,
             protocol, remoteHost, "0", out var reservedPort);
         UpnpException.ThrowIfFailed(r);
@@ -373,6 +343,26 @@ public sealed class UPnP : IDisposable
         _disposed = true;
         // Set the flag first, then take the list: a Discover storing a newer list afterwards sees the flag.
         Interlocked.Exchange(ref _devlist, new SafeDeviceListHandle()).Dispose();
+    }
+
+    /// <summary>The checks and text conversions AddPortMapping and AddAnyPortMapping share, before any I/O.</summary>
+    private (Igd Igd, string ExternalPort, string InternalPort) PrepareMapping(string action, int externalPort, string protocol,
+        string internalHost, int internalPort, string? description, string? remoteHost, string lease)
+    {
+        CheckPort(externalPort, nameof(externalPort), allowZero: true);
+        CheckProtocol(protocol);
+        CheckHost(internalHost, nameof(internalHost));
+        CheckPort(internalPort, nameof(internalPort), allowZero: false);
+        CheckNoNul(description, nameof(description));
+        CheckNoNul(remoteHost, nameof(remoteHost));
+        var igd = Current();
+        string ePort = Text(externalPort), iPort = Text(internalPort);
+        // The arguments in the order upnpcommands.c sends them; a NULL description goes out as "libminiupnpc".
+        CheckSoapBodyFits(igd, action,
+            ("NewRemoteHost", remoteHost, nameof(remoteHost)), ("NewExternalPort", ePort, null), ("NewProtocol", protocol, null),
+            ("NewInternalPort", iPort, null), ("NewInternalClient", internalHost, nameof(internalHost)), ("NewEnabled", "1", null),
+            ("NewPortMappingDescription", description ?? "libminiupnpc", nameof(description)), ("NewLeaseDuration", lease, null));
+        return (igd, ePort, iPort);
     }
 
     private Igd Current()

@@ -32,9 +32,7 @@ public class AbiGuardTests
     [Test]
     public void OurLibraryIsAccepted()
     {
-        string path = Path.Combine(TestPaths.NativeDir,
-            OperatingSystem.IsWindows() ? "libminiupnpc.dll" : OperatingSystem.IsMacOS() ? "libminiupnpc.dylib" : "libminiupnpc.so");
-        IntPtr library = NativeLibraryLoader.LoadFrom(path);
+        IntPtr library = NativeLibraryLoader.LoadFrom(TestPaths.NativeLibraryFile);
         Assert.That(library, Is.Not.EqualTo(IntPtr.Zero));
         NativeLibrary.Free(library);
     }

@@ -17,8 +17,7 @@ namespace MiniUpnp.Net.Tests.Interop;
 /// </summary>
 public class CompletenessTests
 {
-    private static string LibraryPath => Path.Combine(TestPaths.NativeDir,
-        OperatingSystem.IsWindows() ? "libminiupnpc.dll" : OperatingSystem.IsMacOS() ? "libminiupnpc.dylib" : "libminiupnpc.so");
+    private static string LibraryPath => TestPaths.NativeLibraryFile;
 
     /// <summary>Read from the pinned headers directly, independently of the generator.</summary>
     private static SortedSet<string> PublicFunctions()

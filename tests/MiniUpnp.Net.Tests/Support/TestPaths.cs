@@ -19,6 +19,10 @@ internal static class TestPaths
 
     internal static string NativeTool(string name) => Path.Combine(NativeDir, "tools", name);
 
+    /// <summary>The staged miniupnpc library file of the host.</summary>
+    internal static string NativeLibraryFile => Path.Combine(NativeDir,
+        OperatingSystem.IsWindows() ? "libminiupnpc.dll" : OperatingSystem.IsMacOS() ? "libminiupnpc.dylib" : "libminiupnpc.so");
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
