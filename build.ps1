@@ -1,6 +1,6 @@
 #!/usr/bin/env pwsh
 # MiniUpnp.Net build entry point for Windows: the same verbs as build.sh.
-#   ./build.ps1 native [-Rid win-x64] | generate [-Check] | build | test | deps
+#   ./build.ps1 native [-Rid win-x64] | generate [-Check] | build | test | pack | deps
 # Needs: CMake 3.20+, a C compiler (Visual Studio's MSVC, or MinGW-w64 gcc on PATH), the .NET 10 SDK, Git.
 # The IGD lab (network namespaces) is Linux-only: lab, demo and bench are not available here.
 param(
@@ -121,9 +121,16 @@ switch ($Verb) {
     'build' { Invoke-Build }
     'test' { Invoke-Test }
     'deps' { Assert-Prerequisites; Say 'deps: all present' }
+    'pack' {
+        # The packing logic lives in build/pack.sh (Git for Windows brings bash).
+        Invoke-Native
+        if (-not (Have 'bash')) { Fail 'pack needs bash (Git for Windows)' }
+        & bash (Join-Path $Root 'build/pack.sh')
+        if ($LASTEXITCODE -ne 0) { Fail 'pack failed' }
+    }
     { $_ -in 'lab', 'demo', 'bench' } { Fail "$Verb needs Linux network namespaces: run ./build.sh $Verb on Linux" }
     default {
-        Write-Host './build.ps1 native [-Rid RID] | generate [-Check] | build | test | deps'
+        Write-Host './build.ps1 native [-Rid RID] | generate [-Check] | build | test | pack | deps'
         if ($Verb -ne 'help') { exit 1 }
     }
 }

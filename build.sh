@@ -16,6 +16,7 @@ usage() {
   native [--rid RID]   obtain and verify miniupnpc 2.3.3, build it with CMake, stage it in artifacts/native/<rid>/
   generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
   build                native + the .NET solution
+  pack                 NuGet packages in artifacts/packages/: MiniUpnp.Net and one runtime package per RID built
   test                 build, then run upstream's C tests (CTest) and the NUnit tests; prints "N passed, N failed, N skipped"
   demo                 build, start the IGD lab, map a port with upnpc-net, use it from the WAN side, close it
   lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
@@ -33,6 +34,11 @@ PKGS_GENERATE="libclang1-16 libclang-common-16-dev"
 # libminiupnpc17: Debian's API-17 miniupnpc, which the ABI-guard test must see refused.
 PKGS_TEST="$PKGS_NATIVE $PKGS_GENERATE binutils python3 libminiupnpc17"
 PKGS_LAB="iproute2 nftables miniupnpd-nftables python3 python3-dev python3-setuptools"
+# Cross toolchains and emulators for the other RIDs (design.md: never the i386 architecture), and NativeAOT's needs.
+PKGS_CROSS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user musl-tools
+  gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 wine wine64 gcc-mingw-w64-i686-win32 binutils-mingw-w64-i686"
+PKGS_PACKAGING="clang zlib1g-dev"
+cross_host() { [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] && [ -f /etc/debian_version ]; }
 
 ensure_packages() {
   local missing=() p
@@ -201,6 +207,18 @@ verb_test() {
   fi
   local trx
   for trx in "$results"/*.trx; do [ -f "$trx" ] && count_trx "$trx"; done
+  if cross_host; then
+    say "test: the other RIDs, cross-built and smoke-tested under qemu-aarch64, the musl loader and wine (build/cross.sh)"
+    "$ROOT/build/cross.sh" all --junit "$results/cross.xml" || status=1
+    [ -f "$results/cross.xml" ] && count_junit "$results/cross.xml"
+  fi
+  say "test: the packages, installed from artifacts/packages by a new console app, JIT and NativeAOT"
+  if "$ROOT/build/pack.sh"; then
+    "$ROOT/tests/packaging/consume.sh" --junit "$results/packaging.xml" || status=1
+    [ -f "$results/packaging.xml" ] && count_junit "$results/packaging.xml"
+  else
+    status=1; TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
   [ "$TOTAL_FAILED" -gt 0 ] && status=1
   echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
   return $status
@@ -308,8 +326,11 @@ except OSError as e:
 ' "$2" "$3"
 }
 
+verb_pack() { verb_native; ensure_dotnet; "$ROOT/build/pack.sh"; }
+
 verb_deps() {
-  ensure_packages $PKGS_TEST $PKGS_LAB
+  ensure_packages $PKGS_TEST $PKGS_LAB $PKGS_PACKAGING
+  if cross_host; then ensure_packages $PKGS_CROSS; fi
   ensure_dotnet
   say "deps: all present"
 }
@@ -325,6 +346,7 @@ main() {
     lab) verb_lab "$@" ;;
     deps) verb_deps "$@" ;;
     demo) verb_demo "$@" ;;
+    pack) verb_pack "$@" ;;
     reference) build_python_reference ;;
     help|-h|--help) usage ;;
     *) usage >&2; die "unknown verb '$verb'" ;;

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Packs MiniUpnp.Net and its runtime packages into artifacts/packages/:
+#   MiniUpnp.Net.<version>.nupkg (+ .snupkg)       the managed library (net8.0, net10.0), depending on every runtime
+#                                                  package below with its exact version
+#   MiniUpnp.Net.Native.<rid>.<version>.nupkg     runtimes/<rid>/native/libminiupnpc.{so,dll,dylib}, one per RID
+#
+# Packs every RID whose library is in artifacts/native/<rid>/ (built by ./build.sh native --rid RID, or
+# build/cross.sh all); the host's RID is required. A release must have all seven (CI sets MINIUPNPNET_REQUIRED_RIDS):
+#   linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86 osx-x64 osx-arm64
+#
+# Environment:
+#   MINIUPNPNET_VERSION        package version (default below). Scheme: <miniupnpc version>.<packaging revision>
+#                              [-prerelease], e.g. 2.3.3.1; CI builds append -ci.<run number>.
+#   MINIUPNPNET_REQUIRED_RIDS  RIDs that must be present (default: the host's); "all" for the seven above.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ARTIFACTS="$ROOT/artifacts"
+OUT="$ARTIFACTS/packages"
+VERSION="${MINIUPNPNET_VERSION:-2.3.3.1-dev}"
+ALL_RIDS="linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86 osx-x64 osx-arm64"
+# Packing builds the managed library in its own output tree and restores into the project's own package cache, so it
+# neither disturbs a developer's artifacts/bin|obj nor leaves dev versions of our packages in ~/.nuget/packages.
+PACK_ARTIFACTS="$ARTIFACTS/pack"
+native_path() { if command -v cygpath >/dev/null 2>&1; then cygpath -m "$1"; else printf '%s' "$1"; fi; }
+export NUGET_PACKAGES="$(native_path "${MINIUPNPNET_NUGET_PACKAGES:-$ARTIFACTS/nuget-packages}")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'pack.sh: %s\n' "$*" >&2; exit 1; }
+
+host_rid() {
+  local os arch
+  case "$(uname -s)" in
+    Linux) os=linux; if ldd --version 2>&1 | grep -qi musl; then os=linux-musl; fi ;;
+    Darwin) os=osx ;;
+    MINGW*|MSYS*|CYGWIN*) os=win ;;
+    *) die "unsupported host $(uname -s)" ;;
+  esac
+  case "$(uname -m)" in
+    x86_64|amd64) arch=x64 ;;
+    aarch64|arm64) arch=arm64 ;;
+    *) die "unsupported architecture $(uname -m)" ;;
+  esac
+  echo "$os-$arch"
+}
+
+lib_name() { case "$1" in win-*) echo libminiupnpc.dll ;; osx-*) echo libminiupnpc.dylib ;; *) echo libminiupnpc.so ;; esac; }
+
+command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 is required"
+MANAGED="$ROOT/src/MiniUpnp.Net/MiniUpnp.Net.csproj"
+grep -q 'MiniUpnpNativeRids' "$MANAGED" ||
+  die "src/MiniUpnp.Net/MiniUpnp.Net.csproj does not declare its runtime packages yet (the MiniUpnpNativeRids ItemGroup)"
+
+required="${MINIUPNPNET_REQUIRED_RIDS:-$(host_rid)}"
+[ "$required" = all ] && required="$ALL_RIDS"
+rids=()
+for rid in $ALL_RIDS; do
+  [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] && rids+=("$rid")
+done
+for rid in $required; do
+  [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] ||
+    die "no $rid library (artifacts/native/$rid/$(lib_name "$rid")): run ./build.sh native --rid $rid (or build/cross.sh all)"
+done
+[ ${#rids[@]} -gt 0 ] || die "no native library in artifacts/native/: run ./build.sh native first"
+
+start=$(date +%s)
+mkdir -p "$OUT"
+# Only this version's files are replaced: a feed may hold other versions.
+rm -f "$OUT"/MiniUpnp.Net.*"$VERSION".nupkg "$OUT"/MiniUpnp.Net.*"$VERSION".snupkg
+# The package cache must not serve an older build of the same version of our packages.
+rm -rf "$NUGET_PACKAGES"/miniupnp.net "$NUGET_PACKAGES"/miniupnp.net.native.*
+
+common=(-c Release -nologo -v:q -clp:ErrorsOnly "-p:Version=$VERSION" "-p:ArtifactsPath=$PACK_ARTIFACTS" -o "$OUT")
+# Reproducible packages: every zip entry gets the commit's time (SOURCE_DATE_EPOCH convention) instead of now
+# (NuGet 7.9+, the .NET 10.0.4xx SDK; older NuGet ignores the property). The assemblies are deterministic already.
+epoch="${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || true)}"
+[ -n "$epoch" ] && common+=("-p:DeterministicTimestamp=$epoch")
+
+say "pack: version $VERSION, runtime packages for ${rids[*]}"
+for rid in "${rids[@]}"; do
+  dotnet pack "$ROOT/src/MiniUpnp.Net.Native/MiniUpnp.Net.Native.csproj" "${common[@]}" "-p:NativeRid=$rid" >/dev/null ||
+    die "packing MiniUpnp.Net.Native.$rid failed (run with the command above without -v:q for details)"
+done
+
+say "pack: MiniUpnp.Net (depends on MiniUpnp.Net.Native.{$(IFS=,; echo "${rids[*]}")} [$VERSION])"
+# The runtime packages just written are the only source of MiniUpnp.Net.Native.* for this restore.
+dotnet pack "$MANAGED" "${common[@]}" \
+  "-p:MiniUpnpNativeRids=$(IFS=,; echo "${rids[*]}" | sed 's/,/%3B/g')" \
+  "-p:RestoreAdditionalProjectSources=$OUT" \
+  -p:IncludeHostNativeLibrary=false -p:ContinuousIntegrationBuild=true
+
+say "pack: $(( $(date +%s) - start )) s"
+for f in "$OUT"/MiniUpnp.Net*."$VERSION".nupkg "$OUT"/MiniUpnp.Net*."$VERSION".snupkg; do
+  [ -f "$f" ] && printf '    %8s  %s\n' "$(du -k "$f" | cut -f1) KB" "$(basename "$f")"
+done
