@@ -100,8 +100,15 @@ verb_native() {
     extra+=("-DCMAKE_TOOLCHAIN_FILE=$ROOT/cmake/toolchains/$rid.cmake")
   fi
   say "native: miniupnpc for $rid"
-  cmake -S "$ROOT/native" -B "$bdir" "${gen[@]}" -DMINIUPNPC_RID="$rid" -DCMAKE_BUILD_TYPE=Release "${extra[@]}" >/dev/null
-  cmake --build "$bdir" >/dev/null
+  mkdir -p "$bdir"
+  # Quiet unless something fails; the source route taken (cache, download, Debian source package) is shown.
+  if ! cmake -S "$ROOT/native" -B "$bdir" "${gen[@]}" -DMINIUPNPC_RID="$rid" -DCMAKE_BUILD_TYPE=Release "${extra[@]}" >"$bdir/configure.log" 2>&1; then
+    cat "$bdir/configure.log" >&2; die "native: CMake configure failed for $rid"
+  fi
+  grep -E 'miniupnpc source: (route|downloading|fetching|download failed|apt route)' "$bdir/configure.log" | sed 's/^-- /    /' || true
+  if ! cmake --build "$bdir" >"$bdir/build.log" 2>&1; then
+    tail -40 "$bdir/build.log" >&2; die "native: build failed for $rid"
+  fi
   say "native: $(ls "$ARTIFACTS/native/$rid"/libminiupnpc.* | head -1)"
 }
 
