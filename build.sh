@@ -21,6 +21,7 @@ usage() {
   demo                 build, start the IGD lab, map a port with upnpc-net, use it from the WAN side, close it
   lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
   reference            build the Python module from the pinned source (the conformance reference)
+  bench                the benchmark in an IGD lab of its own (root): C loop, Python module, UPnP port, async layer
   deps                 install the Debian packages the verbs need (root), or print the command to run
 EOF
 }
@@ -342,6 +343,15 @@ verb_deps() {
   say "deps: all present"
 }
 
+verb_bench() {
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_NATIVE $PKGS_LAB
+  lab_possible || die "the benchmark needs the IGD lab: $(lab_unavailable_reason)"
+  ensure_dotnet
+  [ -f "$ARTIFACTS/native/$(host_rid)/libminiupnpc.so" ] || verb_native
+  build_python_reference
+  exec "$ROOT/bench/run.sh" "$@"
+}
+
 main() {
   local verb="${1:-help}"
   [ $# -gt 0 ] && shift
@@ -354,6 +364,7 @@ main() {
     deps) verb_deps "$@" ;;
     demo) verb_demo "$@" ;;
     pack) verb_pack "$@" ;;
+    bench) verb_bench "$@" ;;
     reference) build_python_reference ;;
     help|-h|--help) usage ;;
     *) usage >&2; die "unknown verb '$verb'" ;;

@@ -35,6 +35,9 @@ public class UpnpException : Exception
     /// <summary>The UPnP error code (positive) or miniupnpc code (negative, or 0 where the Python module reports one).</summary>
     public int Code { get; }
 
+    /// <summary>The <see cref="Code"/> as a <see cref="UpnpErrorCode"/>; a code the enum does not name keeps its number.</summary>
+    public UpnpErrorCode ErrorCode => (UpnpErrorCode)Code;
+
     /// <summary>Throws <see cref="UpnpException"/> unless <paramref name="code"/> is <c>UPNPCOMMAND_SUCCESS</c>.</summary>
     internal static void ThrowIfFailed(int code)
     {

@@ -1,0 +1,173 @@
+using System;
+using System.Net;
+
+namespace MiniUpnp.Net;
+
+/// <summary>
+/// Reads one root description with miniupnpc and, when asked, finds the gateway's state exactly as
+/// <c>UPNP_GetValidIGD</c> does for one device (miniupnpc.c, 2.3.3): the first WAN connection service, then the
+/// second one swapped into first place, each checked with <c>UPNPIGD_IsConnected</c> and
+/// <c>UPNP_GetExternalIPAddress</c> + <c>addr_is_reserved</c>. Blocking: run it through <see cref="NativeCall"/>.
+/// Every native allocation is made and freed inside <see cref="Probe"/>, so an abandoned probe leaks nothing.
+/// </summary>
+internal static class IgdProbe
+{
+    private const string CifPrefix = "urn:schemas-upnp-org:service:WANCommonInterfaceConfig:";
+
+    /// <summary>What a probe found: a usable description (with its state) or the reason there is none.</summary>
+    internal sealed record Result(IgdDescription? Description, GatewayState State, IPAddress? ExternalAddress, string? Failure);
+
+    /// <summary>Fetches and parses <paramref name="rootUrl"/>; with <paramref name="checkState"/>, also asks the
+    /// router for its connection status and external address (one or two SOAP calls per WAN service).</summary>
+    internal static Result Probe(string rootUrl, bool checkState, bool allowForeignAddresses)
+    {
+        using var urls = new SafeUrlsHandle();
+        var data = new IGDdatas();
+        if (Miniupnpc.UPNP_GetIGDFromUrl(rootUrl, urls, data, out string lanaddr) == 0)
+        {
+            return Fail("the root description could not be fetched");
+        }
+        if (!IPAddress.TryParse(lanaddr, out var localAddress))
+        {
+            return Fail($"no usable local address towards the router ('{lanaddr}')");
+        }
+        bool isIgd = data.CIF.servicetype.StartsWith(CifPrefix, StringComparison.Ordinal);
+        var first = Read(rootUrl, urls, data, localAddress);
+        if (!isIgd)
+        {
+            return new Result(first, GatewayState.UnrecognizedDevice, null, "not an IGD: the description has no WANCommonInterfaceConfig service");
+        }
+        string? problem = Validate(first, allowForeignAddresses);
+        if (problem is not null)
+        {
+            return Fail(problem);
+        }
+        if (!checkState)
+        {
+            return new Result(first, GatewayState.NotChecked, null, null);
+        }
+
+        // State 1 (connected, public address) on the first service?
+        bool firstConnected = Miniupnpc.UPNPIGD_IsConnected(urls, data) == 1;
+        IPAddress? firstExternal = firstConnected ? ExternalAddress(first) : null;
+        if (firstConnected && firstExternal is not null && !ReservedAddresses.IsReserved(firstExternal))
+        {
+            return new Result(first, GatewayState.Connected, firstExternal, null);
+        }
+
+        // The second WAN connection service, swapped into first place as UPNP_GetValidIGD does.
+        IgdDescription? second = null;
+        bool secondConnected = false;
+        IPAddress? secondExternal = null;
+        if (data.second.servicetype.Length > 0)
+        {
+            (data.Value.first, data.Value.second) = (data.Value.second, data.Value.first);
+            using var secondUrls = new SafeUrlsHandle();
+            Miniupnpc.GetUPNPUrls(secondUrls, data, rootUrl, 0);
+            second = Read(rootUrl, secondUrls, data, localAddress);
+            if (Validate(second, allowForeignAddresses) is null)
+            {
+                secondConnected = Miniupnpc.UPNPIGD_IsConnected(secondUrls, data) == 1;
+                secondExternal = secondConnected ? ExternalAddress(second) : null;
+                if (secondConnected && secondExternal is not null && !ReservedAddresses.IsReserved(secondExternal))
+                {
+                    return new Result(second, GatewayState.Connected, secondExternal, null);
+                }
+            }
+        }
+        if (firstConnected)
+        {
+            return new Result(first, GatewayState.ConnectedWithReservedAddress, firstExternal, null);
+        }
+        if (secondConnected)
+        {
+            return new Result(second, GatewayState.ConnectedWithReservedAddress, secondExternal, null);
+        }
+        return new Result(first, GatewayState.NotConnected, null, null);
+
+        static Result Fail(string why) => new(null, GatewayState.NotChecked, null, why);
+    }
+
+    // GetUPNPUrls turns an absent service's empty control URL into the description's base URL: look at the
+    // description's own (relative) field to know whether the service is there at all.
+    private static IgdDescription Read(string rootUrl, SafeUrlsHandle urls, IGDdatas data, IPAddress localAddress)
+    {
+        var first = data.first;
+        var cif = data.CIF;
+        var firewall = data.IPv6FC;
+        return new IgdDescription(
+            rootUrl,
+            first.controlurl.Length > 0 ? urls.controlURL : string.Empty,
+            first.servicetype,
+            cif.controlurl.Length > 0 ? urls.controlURL_CIF : string.Empty,
+            cif.servicetype,
+            firewall.controlurl.Length > 0 && firewall.servicetype.Length > 0 ? urls.controlURL_6FC : string.Empty,
+            firewall.servicetype,
+            localAddress);
+    }
+
+    /// <summary>The external address as an IPv4 address, or null when the call fails or the text is not one.</summary>
+    private static IPAddress? ExternalAddress(IgdDescription igd)
+    {
+        int r = Miniupnpc.UPNP_GetExternalIPAddress(igd.ControlUrl, igd.ServiceType, out string text);
+        return r == Miniupnpc.UPNPCOMMAND_SUCCESS && ReservedAddresses.TryParseDottedQuad(text, out var address) ? address : null;
+    }
+
+    /// <summary>
+    /// The checks this layer adds to miniupnpc's: a WAN connection service with an absolute http control URL and,
+    /// unless <paramref name="allowForeignAddresses"/>, every control URL on the host that served the description
+    /// (a description must not send our SOAP requests to some other machine).
+    /// </summary>
+    internal static string? Validate(IgdDescription igd, bool allowForeignAddresses)
+    {
+        if (igd.ServiceType.Length == 0 || !IsHttpUrl(igd.ControlUrl, out _))
+        {
+            return "the description names no usable WAN connection service";
+        }
+        if (allowForeignAddresses)
+        {
+            return null;
+        }
+        var root = new Uri(igd.RootUrl);
+        foreach (string url in new[] { igd.ControlUrl, igd.CifControlUrl, igd.FirewallControlUrl })
+        {
+            if (url.Length > 0 && (!IsHttpUrl(url, out var u) || !SameHost(u, root)))
+            {
+                return $"the description sends control requests to {url}, not to the host that served it ({root.Host})";
+            }
+        }
+        return null;
+    }
+
+    internal static bool IsHttpUrl(string text, out Uri uri)
+    {
+        uri = null!;
+        if (text.Length is 0 or > 1024 || !Uri.TryCreate(text, UriKind.Absolute, out var parsed) || parsed.Scheme != Uri.UriSchemeHttp)
+        {
+            return false;
+        }
+        uri = parsed;
+        return true;
+    }
+
+    internal static bool SameHost(Uri a, Uri b) => string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>What the async layer keeps of a parsed description: strings only, no native memory.</summary>
+/// <param name="RootUrl">The root description's URL.</param>
+/// <param name="ControlUrl">The WAN connection service's absolute control URL.</param>
+/// <param name="ServiceType">Its service type (WANIPConnection:1/2 or WANPPPConnection:1).</param>
+/// <param name="CifControlUrl">WANCommonInterfaceConfig's control URL (empty when none).</param>
+/// <param name="CifServiceType">Its service type.</param>
+/// <param name="FirewallControlUrl">WANIPv6FirewallControl's control URL (empty when none).</param>
+/// <param name="FirewallServiceType">Its service type.</param>
+/// <param name="LocalAddress">Our address on the connection to the router.</param>
+internal sealed record IgdDescription(
+    string RootUrl,
+    string ControlUrl,
+    string ServiceType,
+    string CifControlUrl,
+    string CifServiceType,
+    string FirewallControlUrl,
+    string FirewallServiceType,
+    IPAddress LocalAddress);

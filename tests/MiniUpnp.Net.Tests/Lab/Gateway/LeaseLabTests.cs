@@ -1,0 +1,262 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Tasks;
+using NUnit.Framework;
+
+namespace MiniUpnp.Net.Tests.Lab.Gateway;
+
+/// <summary>PortMappingLease and PinholeLease against the lab's miniupnpd: renewal, loss, restore, conflict, clean-up.</summary>
+public class LeaseLabTests
+{
+    private const PortMappingProtocol Tcp = PortMappingProtocol.Tcp;
+    private static readonly TimeSpan ShortLease = TimeSpan.FromSeconds(5);
+    private UpnpGateway _gateway = null!;
+
+    [SetUp]
+    public async Task OpenTheLabGateway()
+    {
+        LabEnvironment.Require();
+        _gateway = await GatewayLab.OpenAsync(operationTimeout: TimeSpan.FromSeconds(3));
+    }
+
+    private static PortMappingLeaseOptions Short(int internalPort, int externalPort = 0) => new(Tcp, internalPort)
+    {
+        ExternalPort = externalPort,
+        LeaseDuration = ShortLease,
+        CheckInterval = TimeSpan.FromSeconds(1),
+        RetryDelay = TimeSpan.FromMilliseconds(250),
+        MaxRetryDelay = TimeSpan.FromSeconds(1),
+        Description = "lease lab test",
+    };
+
+    [Test]
+    public async Task AShortLeaseOutlivesThreeLeasePeriodsAndIsGoneAfterDispose()
+    {
+        var lease = await _gateway.LeaseMappingAsync(Short(4401, 43101));
+        var events = new ConcurrentQueue<string>();
+        lease.Lost += (_, e) => events.Enqueue("lost: " + e.Reason);
+        try
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(lease.ExternalPort, Is.EqualTo(43101));
+                Assert.That(lease.ExternalEndPoint, Is.EqualTo(new IPEndPoint(IPAddress.Parse(LabEnvironment.IgdWanAddr), 43101)));
+                Assert.That(lease.GrantedLease, Is.EqualTo(ShortLease));
+                Assert.That(lease.Status, Is.EqualTo(GatewayLeaseStatus.Active));
+            });
+            // Three lease periods; the mapping must be there at every look (the router drops a lapsed lease up to a second early).
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < 3 * ShortLease)
+            {
+                var entry = await _gateway.GetMappingAsync(Tcp, 43101);
+                Assert.That(entry, Is.Not.Null, $"missing after {watch.ElapsedMilliseconds} ms (renewals {lease.RenewalCount})");
+                Assert.That(entry!.LeaseDuration, Is.LessThanOrEqualTo(ShortLease));
+                await Task.Delay(500);
+            }
+            GatewayLab.Record($"after {watch.ElapsedMilliseconds} ms: {lease.RenewalCount} renewals, {lease.ConsecutiveFailures} failures");
+            Assert.Multiple(() =>
+            {
+                Assert.That(lease.RenewalCount, Is.GreaterThanOrEqualTo(4), "renewed at half the lease");
+                Assert.That(events, Is.Empty);
+                Assert.That(lease.Status, Is.EqualTo(GatewayLeaseStatus.Active));
+            });
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+        }
+        Assert.That(lease.Status, Is.EqualTo(GatewayLeaseStatus.Disposed));
+        Assert.That(await GatewayLab.WaitUntilGoneAsync(_gateway, Tcp, 43101, ShortLease), Is.True, "gone within one period after dispose");
+        Assert.That(await _gateway.GetMappingAsync(Tcp, 43101), Is.Null);
+        await lease.DisposeAsync(); // twice: nothing happens, nothing thrown
+    }
+
+    [Test]
+    public async Task DisposeRemovesTheMappingEvenAfterRenewalsFailed()
+    {
+        var options = Short(4402, 43102);
+        options.CheckInterval = TimeSpan.FromMinutes(10); // only renewals talk to the router here
+        var lease = await _gateway.LeaseMappingAsync(options);
+        try
+        {
+            // The daemon stops; its nftables rules (the mapping) stay. Renewals now fail.
+            Assert.That(LabEnvironment.LabSh("stop-igd").Code, Is.EqualTo(0));
+            try
+            {
+                Assert.That(await GatewayLab.WaitUntilAsync(() => lease.ConsecutiveFailures > 0, 3 * ShortLease), Is.True,
+                    "a renewal failed while the router was down");
+                GatewayLab.Record($"renewal failed: {lease.LastError?.Message}; status {lease.Status}");
+            }
+            finally
+            {
+                // Back, with the rules it finds in nftables: our mapping, now without expiry.
+                Assert.That(LabEnvironment.LabSh("start-igd").Code, Is.EqualTo(0));
+            }
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+        }
+        Assert.That(await _gateway.GetMappingAsync(Tcp, 43102), Is.Null, $"removed on dispose ({lease.LastError?.Message})");
+    }
+
+    [Test]
+    public async Task AfterARouterRestartTheLeaseRestoresTheMappingAndTrafficFlowsAgain()
+    {
+        var listener = new TcpListener(GatewayLab.Lan, 0);
+        listener.Start();
+        int internalPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var serving = ServeAsync(listener);
+        var options = Short(internalPort, 43103);
+        options.LeaseDuration = TimeSpan.FromSeconds(60);
+        var lease = await _gateway.LeaseMappingAsync(options);
+        var events = new ConcurrentQueue<(string Kind, long Ms, GatewayLeaseEventArgs Args)>();
+        var watch = new Stopwatch();
+        lease.Lost += (_, e) => events.Enqueue(("lost", watch.ElapsedMilliseconds, e));
+        lease.Restored += (_, e) => events.Enqueue(("restored", watch.ElapsedMilliseconds, e));
+        lease.Changed += (_, e) => events.Enqueue(("changed", watch.ElapsedMilliseconds, e));
+        try
+        {
+            Assert.That(Wan.Fetch(LabEnvironment.IgdWanAddr, lease.ExternalPort), Is.EqualTo("hello from the lan"), "before the restart");
+
+            watch.Start();
+            var (code, output) = LabEnvironment.LabSh("restart-igd --flush");
+            Assert.That(code, Is.EqualTo(0), output);
+            long restartedAt = watch.ElapsedMilliseconds;
+            Assert.That(await GatewayLab.WaitUntilAsync(() => events.Any(e => e.Kind == "restored"), TimeSpan.FromSeconds(20)), Is.True,
+                $"restored (events: {string.Join(", ", events.Select(e => e.Kind))}; last error {lease.LastError?.Message})");
+            GatewayLab.Record($"restart-igd --flush returned after {restartedAt} ms; events: " +
+                              string.Join("; ", events.Select(e => $"{e.Kind} at {e.Ms} ms ({e.Args.Reason})")));
+            Assert.Multiple(() =>
+            {
+                Assert.That(events.First().Kind, Is.EqualTo("lost"));
+                Assert.That(lease.Status, Is.EqualTo(GatewayLeaseStatus.Active));
+                Assert.That(lease.RestoreCount, Is.EqualTo(1));
+                Assert.That(lease.ExternalPort, Is.EqualTo(43103), "the same port, free again after the flush");
+            });
+            Assert.That(await _gateway.GetMappingAsync(Tcp, 43103), Is.Not.Null);
+            Assert.That(Wan.Fetch(LabEnvironment.IgdWanAddr, lease.ExternalPort), Is.EqualTo("hello from the lan"), "after the restore");
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+            listener.Stop();
+            await Task.WhenAny(serving, Task.Delay(5000));
+        }
+        Assert.That(Wan.CanConnect(LabEnvironment.IgdWanAddr, 43103), Is.False, "closed after dispose");
+    }
+
+    [Test]
+    public async Task WhenAnotherHostHoldsThePortTheLeaseTakesAnotherAndReportsIt(
+        [Values(true, false)] bool addAnyPortMapping)
+    {
+        int port = addAnyPortMapping ? 43104 : 43105;
+        await _gateway.AddMappingAsync(Tcp, port, 4404, TimeSpan.FromSeconds(600), "someone else", GatewayLab.OtherLanHost);
+        try
+        {
+            var options = Short(4404, port);
+            options.PreferAddAnyPortMapping = addAnyPortMapping;
+            await using var lease = await _gateway.LeaseMappingAsync(options);
+            GatewayLab.Record($"asked for {port}, got {lease.ExternalPort} ({(addAnyPortMapping ? "AddAnyPortMapping" : "AddPortMapping + retries")})");
+            Assert.Multiple(async () =>
+            {
+                Assert.That(lease.ExternalPort, Is.Not.EqualTo(port));
+                Assert.That(lease.ExternalEndPoint!.Port, Is.EqualTo(lease.ExternalPort));
+                var ours = await _gateway.GetMappingAsync(Tcp, lease.ExternalPort);
+                Assert.That(ours?.InternalClient, Is.EqualTo(GatewayLab.Lan));
+                var theirs = await _gateway.GetMappingAsync(Tcp, port);
+                Assert.That(theirs?.InternalClient, Is.EqualTo(GatewayLab.OtherLanHost), "the other host's mapping is untouched");
+            });
+        }
+        finally
+        {
+            await _gateway.DeleteMappingAsync(Tcp, port);
+        }
+    }
+
+    [Test]
+    public async Task TheOptInSweepRemovesWhatAnEarlierRunLeftBehind()
+    {
+        await _gateway.AddMappingAsync(Tcp, 43106, 4406, TimeSpan.FromSeconds(600), "sweep tag");
+        await _gateway.AddMappingAsync(PortMappingProtocol.Udp, 43107, 4407, TimeSpan.FromSeconds(600), "sweep tag");
+        await _gateway.AddMappingAsync(Tcp, 43108, 4408, TimeSpan.FromSeconds(600), "sweep tag", GatewayLab.OtherLanHost);
+        try
+        {
+            var options = Short(4409, 43109);
+            options.Description = "sweep tag";
+            options.SweepStaleMappings = true;
+            await using (var lease = await _gateway.LeaseMappingAsync(options))
+            {
+                Assert.Multiple(async () =>
+                {
+                    Assert.That(lease.SweptMappings, Is.EqualTo(2));
+                    Assert.That(await _gateway.GetMappingAsync(Tcp, 43106), Is.Null);
+                    Assert.That(await _gateway.GetMappingAsync(PortMappingProtocol.Udp, 43107), Is.Null);
+                    Assert.That(await _gateway.GetMappingAsync(Tcp, 43108), Is.Not.Null, "another host's mapping is not ours to sweep");
+                    Assert.That(await _gateway.GetMappingAsync(Tcp, 43109), Is.Not.Null);
+                });
+            }
+        }
+        finally
+        {
+            await GatewayLab.TryDeleteAsync(_gateway, Tcp, 43106);
+            await GatewayLab.TryDeleteAsync(_gateway, PortMappingProtocol.Udp, 43107);
+            await GatewayLab.TryDeleteAsync(_gateway, Tcp, 43108);
+        }
+    }
+
+    [Test]
+    public async Task APinholeLeaseRenewsWithUpdatePinholeAndClosesOnDispose()
+    {
+        var gateway6 = await GatewayLab.OpenIPv6Async();
+        var lease = await gateway6.LeasePinholeAsync(new PinholeLeaseOptions(PortMappingProtocol.Tcp, 44110)
+        {
+            LeaseDuration = ShortLease,
+            CheckInterval = TimeSpan.FromSeconds(1),
+        });
+        int id = lease.UniqueId;
+        try
+        {
+            Assert.That(lease.ExternalEndPoint, Is.EqualTo(new IPEndPoint(IPAddress.Parse(LabEnvironment.LanAddr6), 44110)));
+            await Task.Delay(3 * ShortLease);
+            Assert.Multiple(() =>
+            {
+                Assert.That(lease.RenewalCount, Is.GreaterThanOrEqualTo(4));
+                Assert.That(lease.Status, Is.EqualTo(GatewayLeaseStatus.Active));
+                Assert.That(lease.UniqueId, Is.EqualTo(id), "never lost, never reopened");
+            });
+            Assert.That(await gateway6.CheckPinholeWorkingAsync(id), Is.False, "still there (709)");
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+        }
+        var gone = Assert.ThrowsAsync<UpnpException>(() => gateway6.CheckPinholeWorkingAsync(id));
+        Assert.That((UpnpErrorCode)gone!.Code, Is.EqualTo(UpnpErrorCode.InvalidArgs), "closed on dispose");
+    }
+
+    private static async Task ServeAsync(TcpListener listener)
+    {
+        // Bounded: a few connections, each answered with one line.
+        for (int i = 0; i < 8; i++)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            using (client)
+            {
+                await client.GetStream().WriteAsync("hello from the lan\n"u8.ToArray());
+            }
+        }
+    }
+}
