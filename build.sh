@@ -13,7 +13,13 @@ usage() {
   cat <<'EOF'
 ./build.sh <verb> [options]
 
-  native [--rid RID]   obtain and verify miniupnpc 2.3.3, build it with CMake, stage it in artifacts/native/<rid>/
+  native [--rid RID] [--sanitize]
+                       obtain and verify miniupnpc 2.3.3, build it with CMake, stage it in artifacts/native/<rid>/;
+                       --sanitize: AddressSanitizer + UBSan build in artifacts/cmake/<rid>-sanitize, staged in
+                       artifacts/native/<rid>-sanitize/ (never the shipped library), then its C tests (CTest)
+  fuzz SECONDS [HARNESS...]
+                       libFuzzer over the parsers (rootdesc, portlisting, namevalue), SECONDS each, in artifacts/fuzz/;
+                       prints executions, corpus and crashes per harness, fails on a crash
   generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
   build                native + the .NET solution
   pack                 NuGet packages in artifacts/packages/: MiniUpnp.Net and one runtime package per RID built
@@ -39,6 +45,8 @@ PKGS_LAB="iproute2 nftables miniupnpd-nftables python3 python3-dev python3-setup
 PKGS_CROSS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user musl-tools
   gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 wine wine64 gcc-mingw-w64-i686-win32 binutils-mingw-w64-i686"
 PKGS_PACKAGING="clang zlib1g-dev"
+# libFuzzer and the sanitizer runtimes of Debian 12's clang (14).
+PKGS_FUZZ="clang libclang-rt-14-dev"
 cross_host() { [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] && [ -f /etc/debian_version ]; }
 
 ensure_packages() {
@@ -94,23 +102,45 @@ verb_native() {
   [ -n "$rid" ] || rid="$(host_rid)"
   [ -f /etc/debian_version ] && ensure_packages $PKGS_NATIVE
   have cmake || die "cmake 3.20+ is required"
-  local gen=() bdir="$ARTIFACTS/cmake/$rid" extra=()
+  local gen=() bdir="$ARTIFACTS/cmake/$rid" out="$ARTIFACTS/native/$rid" build_type=Release extra=() what=""
   have ninja && gen=(-G Ninja)
   if [ "$rid" != "$(host_rid)" ]; then
+    [ $sanitize = 0 ] || die "native --sanitize: only for the host RID ($(host_rid)), whose tests can run here"
     [ -f "$ROOT/cmake/toolchains/$rid.cmake" ] || die "no toolchain file cmake/toolchains/$rid.cmake"
     extra+=("-DCMAKE_TOOLCHAIN_FILE=$ROOT/cmake/toolchains/$rid.cmake")
   fi
-  say "native: miniupnpc for $rid"
+  if [ $sanitize = 1 ]; then
+    # AddressSanitizer + UndefinedBehaviorSanitizer in a build and an output directory of their own: the shipped
+    # library in artifacts/native/<rid>/ is never replaced. -O0 (Debug): gcc at -O1 folds away a one-byte over-read.
+    bdir="$ARTIFACTS/cmake/$rid-sanitize" out="$ARTIFACTS/native/$rid-sanitize" build_type=Debug what=" (ASan + UBSan)"
+    extra+=("-DNATIVE_OUTPUT_DIR=$out"
+            "-DCMAKE_C_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -g"
+            "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined"
+            "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined")
+  fi
+  say "native: miniupnpc for $rid$what"
   mkdir -p "$bdir"
   # Quiet unless something fails; the source route taken (cache, download, Debian source package) is shown.
-  if ! cmake -S "$ROOT/native" -B "$bdir" "${gen[@]}" -DMINIUPNPC_RID="$rid" -DCMAKE_BUILD_TYPE=Release "${extra[@]}" >"$bdir/configure.log" 2>&1; then
+  if ! cmake -S "$ROOT/native" -B "$bdir" "${gen[@]}" -DMINIUPNPC_RID="$rid" -DCMAKE_BUILD_TYPE=$build_type "${extra[@]}" >"$bdir/configure.log" 2>&1; then
     cat "$bdir/configure.log" >&2; die "native: CMake configure failed for $rid"
   fi
   grep -E 'miniupnpc source: (route|downloading|fetching|download failed|apt route)' "$bdir/configure.log" | sed 's/^-- /    /' || true
   if ! cmake --build "$bdir" >"$bdir/build.log" 2>&1; then
     tail -40 "$bdir/build.log" >&2; die "native: build failed for $rid"
   fi
-  say "native: $(ls "$ARTIFACTS/native/$rid"/libminiupnpc.* | head -1)"
+  say "native: $(ls "$out"/libminiupnpc.* | head -1)"
+  if [ $sanitize = 1 ]; then
+    say "native --sanitize: upstream's C tests, the patches' reproducers and the parser harness under ASan + UBSan"
+    ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+      ctest --test-dir "$bdir" --output-on-failure --timeout 120 || die "native --sanitize: a test failed under the sanitizers"
+  fi
+}
+
+# libFuzzer over miniupnpc's parsers: native/fuzz/run.sh (clang; its own instrumented library in artifacts/fuzz/).
+verb_fuzz() {
+  [ $# -ge 1 ] || die "fuzz: usage: ./build.sh fuzz SECONDS [rootdesc|portlisting|namevalue ...]"
+  [ -f /etc/debian_version ] && ensure_packages $PKGS_NATIVE $PKGS_FUZZ
+  "$ROOT/native/fuzz/run.sh" "$@"
 }
 
 verb_generate() {
@@ -337,7 +367,7 @@ except OSError as e:
 verb_pack() { verb_native; ensure_dotnet; "$ROOT/build/pack.sh"; }
 
 verb_deps() {
-  ensure_packages $PKGS_TEST $PKGS_LAB $PKGS_PACKAGING
+  ensure_packages $PKGS_TEST $PKGS_LAB $PKGS_PACKAGING $PKGS_FUZZ
   if cross_host; then ensure_packages $PKGS_CROSS; fi
   ensure_dotnet
   say "deps: all present"
@@ -364,6 +394,7 @@ main() {
     deps) verb_deps "$@" ;;
     demo) verb_demo "$@" ;;
     pack) verb_pack "$@" ;;
+    fuzz) verb_fuzz "$@" ;;
     bench) verb_bench "$@" ;;
     reference) build_python_reference ;;
     help|-h|--help) usage ;;

@@ -150,19 +150,25 @@ endfunction()
 function(_mus_apply_patches tree)
   file(GLOB patches "${_MUS_PATCH_DIR}/*.patch")
   list(SORT patches)
+  # The tree lies inside this project's git work tree (artifacts/ is only git-ignored). There, `git apply` takes
+  # the patch's paths relative to the top of the project and skips every file, successfully and silently. Stop
+  # git's repository discovery above the tree, and treat any skipped file as an error.
+  get_filename_component(parent "${tree}" DIRECTORY)
   foreach(p IN LISTS patches)
     message(STATUS "miniupnpc source: applying ${p}")
-    execute_process(COMMAND git apply -p1 --whitespace=nowarn "${p}"
-      WORKING_DIRECTORY "${tree}" RESULT_VARIABLE rc ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "miniupnpc source: patch ${p} does not apply: ${err}")
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E env "GIT_CEILING_DIRECTORIES=${parent}"
+                      git apply -p1 --verbose --whitespace=nowarn "${p}"
+      WORKING_DIRECTORY "${tree}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0 OR "${out}${err}" MATCHES "Skipped patch")
+      message(FATAL_ERROR "miniupnpc source: patch ${p} does not apply: ${out}${err}")
     endif()
   endforeach()
 endfunction()
 
 # Identity of what DEST holds: the release hash plus every patch's content.
 function(_mus_stamp out)
-  set(text "${MINIUPNPC_SHA256}")
+  # "patched-by 2": trees patched before the GIT_CEILING_DIRECTORIES fix (patches silently skipped) are re-extracted.
+  set(text "${MINIUPNPC_SHA256}\npatched-by 2")
   file(GLOB patches "${_MUS_PATCH_DIR}/*.patch")
   list(SORT patches)
   foreach(p IN LISTS patches)
