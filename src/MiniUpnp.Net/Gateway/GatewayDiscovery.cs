@@ -121,54 +121,62 @@ public static class GatewayDiscovery
         internal async Task<GatewayDiscoveryResult> RunAsync(CancellationToken cancellationToken)
         {
             _watch.Start();
-            if (!_options.SearchMulticast && !_options.SearchDefaultGateways && _options.UnicastTargets.Count == 0)
+            bool wantIPv4 = _options.SearchMulticast || _options.SearchDefaultGateways
+                || _options.UnicastTargets.Any(t => t.AddressFamily == AddressFamily.InterNetwork);
+            bool wantIPv6 = _options.SearchIPv6Multicast
+                || _options.UnicastTargets.Any(t => t.AddressFamily == AddressFamily.InterNetworkV6);
+            if (!wantIPv4 && !wantIPv6)
             {
                 return Result(null, "nothing to search: multicast, default gateways and unicast targets are all off");
             }
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             stop.CancelAfter(_options.Timeout);
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            socket.Bind(new IPEndPoint(_options.LocalAddress ?? IPAddress.Any, 0));
-            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 2);
-            if (_options.LocalAddress is not null && _options.SearchMulticast)
-            {
-                socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, _options.LocalAddress.GetAddressBytes());
-            }
+            string? sendError = null;
+            using var v4 = wantIPv4 ? Listener.Open(AddressFamily.InterNetwork, _options.LocalAddress, ref sendError) : null;
+            using var v6 = wantIPv6 ? Listener.Open(AddressFamily.InterNetworkV6, null, ref sendError) : null;
+            var listeners = new[] { v4, v6 }.Where(l => l is not null).Select(l => l!).ToArray();
 
             // Multicast and the configured targets first; the default gateways are looked up while the router takes its
             // time to answer (the lab's miniupnpd: 50 ms), and searched right after.
             var targets = new List<IPEndPoint>();
-            if (_options.SearchMulticast)
+            if (_options.SearchMulticast && v4 is not null)
             {
                 targets.Add(Ssdp.MulticastEndPoint);
             }
             targets.AddRange(_options.UnicastTargets.Distinct());
-            string? sendError = await SendAsync(socket, targets, _options.SearchTargets.Take(1), stop.Token).ConfigureAwait(false);
-            if (_options.SearchDefaultGateways)
+            var firstTarget = _options.SearchTargets.Take(1).ToArray();
+            sendError = await SendAsync(v4, v6, targets, firstTarget, stop.Token).ConfigureAwait(false) ?? sendError;
+            // IPv6: site-local multicast first on every interface, as miniupnpc does; link-local only in the later waves.
+            var v6Interfaces = v6 is not null && _options.SearchIPv6Multicast ? Ssdp.IPv6MulticastInterfaces() : Array.Empty<int>();
+            if (v6 is not null)
+            {
+                sendError = await v6.SendMulticastAsync(Ssdp.SiteLocalMulticastEndPoint, v6Interfaces, firstTarget, stop.Token)
+                    .ConfigureAwait(false) ?? sendError;
+            }
+            if (_options.SearchDefaultGateways && v4 is not null)
             {
                 var gateways = Ssdp.DefaultGateways().Select(g => new IPEndPoint(g, Ssdp.MulticastEndPoint.Port)).Except(targets).ToList();
-                sendError ??= await SendAsync(socket, gateways, _options.SearchTargets.Take(1), stop.Token).ConfigureAwait(false);
+                sendError = await SendAsync(v4, v6, gateways, firstTarget, stop.Token).ConfigureAwait(false) ?? sendError;
                 targets.AddRange(gateways);
             }
-            if (targets.Count == 0)
+            if (targets.Count == 0 && v6Interfaces.Count == 0)
             {
-                return Result(null, "nothing to search: multicast is off and there is no default gateway or unicast target");
+                return Result(null, "nothing to search: multicast is off and there is no default gateway, IPv6 interface or unicast target"
+                    + (sendError is null ? "" : $" ({sendError})"));
             }
             int wave = 0;
-            var buffer = new byte[Ssdp.MaxDatagram];
-            int receiveErrors = 0;
-            Task<SocketReceiveFromResult>? receive = Receive(socket, buffer, stop.Token);
+            foreach (var listener in listeners)
+            {
+                listener.Receive(stop.Token);
+            }
             Task? resendTimer = Task.Delay(LaterWaves[0], stop.Token);
             Candidate? chosen = null;
             try
             {
                 while (chosen is null)
                 {
-                    var waitingFor = new List<Task>(_order.Count + 2);
-                    if (receive is not null)
-                    {
-                        waitingFor.Add(receive);
-                    }
+                    var waitingFor = new List<Task>(_order.Count + 3);
+                    waitingFor.AddRange(listeners.Where(l => l.Pending is not null).Select(l => l.Pending!));
                     if (resendTimer is not null)
                     {
                         waitingFor.Add(resendTimer);
@@ -181,29 +189,35 @@ public static class GatewayDiscovery
                     var done = await Task.WhenAny(waitingFor).ConfigureAwait(false);
                     stop.Token.ThrowIfCancellationRequested();
 
-                    if (done == receive)
+                    if (Array.Find(listeners, l => l.Pending == done) is { } from)
                     {
-                        receive = null;
+                        from.Pending = null;
                         try
                         {
                             var datagram = await ((Task<SocketReceiveFromResult>)done).ConfigureAwait(false);
-                            OnAnswer(buffer.AsSpan(0, datagram.ReceivedBytes), ((IPEndPoint)datagram.RemoteEndPoint).Address, stop.Token);
+                            OnAnswer(from.Buffer.AsSpan(0, datagram.ReceivedBytes), ((IPEndPoint)datagram.RemoteEndPoint).Address, stop.Token);
                         }
-                        catch (SocketException e) when (++receiveErrors < MaxReceiveErrors)
+                        catch (SocketException e) when (++from.Errors < MaxReceiveErrors)
                         {
                             sendError ??= e.Message; // an ICMP error for one of our datagrams; keep listening
                         }
                         catch (SocketException)
                         {
-                            continue; // too many errors: stop listening, let running probes finish
+                            continue; // too many errors: stop listening on it, let running probes finish
                         }
-                        receive = Receive(socket, buffer, stop.Token);
+                        from.Receive(stop.Token);
                     }
                     else if (done == resendTimer)
                     {
                         if (_answers == 0)
                         {
-                            sendError ??= await SendAsync(socket, targets, _options.SearchTargets, stop.Token).ConfigureAwait(false);
+                            var all = _options.SearchTargets.ToArray();
+                            sendError ??= await SendAsync(v4, v6, targets, all, stop.Token).ConfigureAwait(false);
+                            if (v6 is not null)
+                            {
+                                sendError ??= await v6.SendMulticastAsync(Ssdp.SiteLocalMulticastEndPoint, v6Interfaces, all, stop.Token).ConfigureAwait(false);
+                                sendError ??= await v6.SendMulticastAsync(Ssdp.LinkLocalMulticastEndPoint, v6Interfaces, all, stop.Token).ConfigureAwait(false);
+                            }
                         }
                         wave++;
                         resendTimer = wave < LaterWaves.Length && _answers == 0
@@ -223,34 +237,26 @@ public static class GatewayDiscovery
             }
             finally
             {
-                stop.Cancel(); // ends the pending receive and abandons probes still running
+                stop.Cancel(); // ends the pending receives and abandons probes still running
             }
             return Result(chosen, Reason(chosen, sendError));
         }
 
-        private static async Task<string?> SendAsync(Socket socket, List<IPEndPoint> targets, IEnumerable<string> searchTargets,
+        /// <summary>Sends each search target to each target, through the socket of the target's address family.</summary>
+        private static async Task<string?> SendAsync(Listener? v4, Listener? v6, List<IPEndPoint> targets, IReadOnlyList<string> searchTargets,
             CancellationToken token)
         {
             string? error = null;
             foreach (var target in targets)
             {
-                foreach (string st in searchTargets)
+                var listener = target.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : v4;
+                if (listener is not null)
                 {
-                    try
-                    {
-                        await socket.SendToAsync(Ssdp.Request(target, st), SocketFlags.None, target, token).ConfigureAwait(false);
-                    }
-                    catch (SocketException e)
-                    {
-                        error ??= $"sending to {target}: {e.Message}";
-                    }
+                    error ??= await listener.SendAsync(target, searchTargets, token).ConfigureAwait(false);
                 }
             }
             return error;
         }
-
-        private static Task<SocketReceiveFromResult> Receive(Socket socket, byte[] buffer, CancellationToken token) =>
-            socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), token).AsTask();
 
         /// <summary>Records an answer; a LOCATION seen for the first time gets a probe, unless it must be ignored.</summary>
         private void OnAnswer(ReadOnlySpan<byte> datagram, IPAddress responder, CancellationToken token)
@@ -299,7 +305,11 @@ public static class GatewayDiscovery
         private static bool NamesAddress(Uri location, IPAddress responder) =>
             location.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6
             && IPAddress.TryParse(location.IdnHost, out var host)
-            && host.Equals(responder);
+            && SameAddress(host, responder);
+
+        // An IPv6 link-local responder carries its interface (scope id), a LOCATION usually not: compare the addresses.
+        private static bool SameAddress(IPAddress a, IPAddress b) =>
+            a.AddressFamily == b.AddressFamily && a.GetAddressBytes().AsSpan().SequenceEqual(b.GetAddressBytes());
 
         /// <summary>
         /// The candidate to return now, or null to keep listening. A connected IGD with a public address is taken at
@@ -357,6 +367,99 @@ public static class GatewayDiscovery
             var candidates = _order.Select(c => c.ToPublic()).ToArray();
             return new GatewayDiscoveryResult(gateway, candidates, reason, _watch.Elapsed, usedRememberedUrl: false);
         }
+    }
+
+    /// <summary>One socket of a search (IPv4 or IPv6), its receive buffer and its pending receive.</summary>
+    private sealed class Listener : IDisposable
+    {
+        private readonly Socket _socket;
+
+        private Listener(Socket socket) => _socket = socket;
+
+        internal byte[] Buffer { get; } = new byte[Ssdp.MaxDatagram];
+
+        internal Task<SocketReceiveFromResult>? Pending { get; set; }
+
+        internal int Errors { get; set; }
+
+        /// <summary>A bound UDP socket, or null (with the reason in <paramref name="error"/>) when the machine has no such
+        /// stack: a host without IPv6 still searches over IPv4.</summary>
+        internal static Listener? Open(AddressFamily family, IPAddress? localAddress, ref string? error)
+        {
+            Socket? socket = null;
+            try
+            {
+                socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+                if (family == AddressFamily.InterNetworkV6)
+                {
+                    socket.DualMode = false;
+                    socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+                    socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive, 2);
+                }
+                else
+                {
+                    socket.Bind(new IPEndPoint(localAddress ?? IPAddress.Any, 0));
+                    socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 2);
+                    if (localAddress is not null)
+                    {
+                        socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, localAddress.GetAddressBytes());
+                    }
+                }
+                return new Listener(socket);
+            }
+            catch (SocketException e)
+            {
+                socket?.Dispose();
+                error ??= $"no {(family == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4")} socket: {e.Message}";
+                return null;
+            }
+        }
+
+        internal void Receive(CancellationToken token)
+        {
+            var any = _socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            Pending = _socket.ReceiveFromAsync(Buffer, SocketFlags.None, new IPEndPoint(any, 0), token).AsTask();
+        }
+
+        internal async Task<string?> SendAsync(IPEndPoint target, IReadOnlyList<string> searchTargets, CancellationToken token)
+        {
+            string? error = null;
+            foreach (string st in searchTargets)
+            {
+                try
+                {
+                    await _socket.SendToAsync(Ssdp.Request(target, st), SocketFlags.None, target, token).ConfigureAwait(false);
+                }
+                catch (SocketException e)
+                {
+                    error ??= $"sending to {target}: {e.Message}";
+                }
+            }
+            return error;
+        }
+
+        /// <summary>IPv6 multicast goes out on one interface at a time (IPV6_MULTICAST_IF): send on each.</summary>
+        internal async Task<string?> SendMulticastAsync(IPEndPoint group, IReadOnlyList<int> interfaces, IReadOnlyList<string> searchTargets,
+            CancellationToken token)
+        {
+            string? error = null;
+            foreach (int index in interfaces)
+            {
+                try
+                {
+                    _socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, index);
+                }
+                catch (SocketException e)
+                {
+                    error ??= $"choosing interface {index} for {group}: {e.Message}";
+                    continue;
+                }
+                error ??= await SendAsync(group, searchTargets, token).ConfigureAwait(false);
+            }
+            return error;
+        }
+
+        public void Dispose() => _socket.Dispose();
     }
 
     /// <summary>One distinct LOCATION seen during a search.</summary>

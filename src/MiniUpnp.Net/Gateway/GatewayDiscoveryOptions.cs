@@ -58,7 +58,16 @@ public sealed class GatewayDiscoveryOptions
     /// </summary>
     public bool SearchDefaultGateways { get; set; } = true;
 
-    /// <summary>More IPv4 addresses (port 1900 for SSDP) to send the search to by unicast, e.g. a known router.</summary>
+    /// <summary>
+    /// Also search over IPv6 (default false, as miniupnpc): multicast to ff05::c (site-local) on every IPv6 interface,
+    /// then, when nothing has answered, to ff05::c and ff02::c (link-local). An IGD found over IPv6 has IPv6 URLs: that
+    /// is what IPv6 pinholes need (a router accepts pinhole requests only from an IPv6 client), while port mappings
+    /// (IPv4 NAT) want an IPv4 one. For a pinhole gateway: <c>SearchIPv6Multicast = true, SearchMulticast = false,
+    /// SearchDefaultGateways = false</c>.
+    /// </summary>
+    public bool SearchIPv6Multicast { get; set; }
+
+    /// <summary>More addresses, IPv4 or IPv6 (port 1900 for SSDP), to send the search to by unicast, e.g. a known router.</summary>
     public IList<IPEndPoint> UnicastTargets { get; } = new List<IPEndPoint>();
 
     /// <summary>The search targets (ST) to ask for, first one first (see <see cref="DefaultSearchTargets"/>).</summary>
@@ -105,9 +114,9 @@ public sealed class GatewayDiscoveryOptions
         }
         foreach (var target in UnicastTargets)
         {
-            if (target is null || target.AddressFamily != AddressFamily.InterNetwork || target.Port == 0)
+            if (target is null || target.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || target.Port == 0)
             {
-                throw new ArgumentException($"The unicast target '{target}' is not an IPv4 address with a port.", nameof(UnicastTargets));
+                throw new ArgumentException($"The unicast target '{target}' is not an IP address with a port.", nameof(UnicastTargets));
             }
         }
         if (LocalAddress is not null && LocalAddress.AddressFamily != AddressFamily.InterNetwork)
@@ -127,6 +136,7 @@ public sealed class GatewayDiscoveryOptions
             AllowForeignAddresses = AllowForeignAddresses,
             SearchMulticast = SearchMulticast,
             SearchDefaultGateways = SearchDefaultGateways,
+            SearchIPv6Multicast = SearchIPv6Multicast,
             LocalAddress = LocalAddress,
             MaxCandidates = MaxCandidates,
             WaitForAllAnswers = WaitForAllAnswers,

@@ -17,6 +17,13 @@ internal static class Ssdp
     /// <summary>The SSDP multicast group and port.</summary>
     internal static readonly IPEndPoint MulticastEndPoint = new(IPAddress.Parse("239.255.255.250"), 1900);
 
+    /// <summary>SSDP over IPv6, site-local scope (miniupnpc tries it first: the answer then comes from, and names, an
+    /// address of site scope or wider).</summary>
+    internal static readonly IPEndPoint SiteLocalMulticastEndPoint = new(IPAddress.Parse("ff05::c"), 1900);
+
+    /// <summary>SSDP over IPv6, link-local scope (miniupnpc's second try).</summary>
+    internal static readonly IPEndPoint LinkLocalMulticastEndPoint = new(IPAddress.Parse("ff02::c"), 1900);
+
     /// <summary>The largest answer read; a bigger datagram is not an SSDP answer worth parsing.</summary>
     internal const int MaxDatagram = 8192;
 
@@ -27,11 +34,22 @@ internal static class Ssdp
     /// <summary>An M-SEARCH request for <paramref name="searchTarget"/> addressed to <paramref name="target"/>.</summary>
     internal static byte[] Request(IPEndPoint target, string searchTarget) => Encoding.ASCII.GetBytes(
         "M-SEARCH * HTTP/1.1\r\n" +
-        $"HOST: {target.Address}:{target.Port}\r\n" +
+        $"HOST: {HostHeader(target)}\r\n" +
         $"ST: {searchTarget}\r\n" +
         "MAN: \"ssdp:discover\"\r\n" +
         $"MX: {Mx}\r\n" +
         "\r\n");
+
+    // "239.255.255.250:1900", "[ff05::c]:1900" (no scope id: it means nothing to the receiver).
+    private static string HostHeader(IPEndPoint target)
+    {
+        if (target.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return $"{target.Address}:{target.Port}";
+        }
+        var address = new IPAddress(target.Address.GetAddressBytes());
+        return $"[{address}]:{target.Port}";
+    }
 
     /// <summary>The headers of an answer that matter here.</summary>
     internal sealed record Answer(string Location, string SearchTarget, string? UniqueServiceName, string? Server);
@@ -126,6 +144,39 @@ internal static class Ssdp
             }
         }
         return true;
+    }
+
+    /// <summary>The indexes of the interfaces an IPv6 multicast search goes out on: up, multicast-capable, not loopback,
+    /// with an IPv6 address.</summary>
+    internal static IReadOnlyList<int> IPv6MulticastInterfaces()
+    {
+        var indexes = new List<int>();
+        try
+        {
+            foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+            {
+                if (nic.OperationalStatus != OperationalStatus.Up || !nic.SupportsMulticast || !nic.Supports(NetworkInterfaceComponent.IPv6)
+                    || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback)
+                {
+                    continue;
+                }
+                var properties = nic.GetIPProperties();
+                if (!properties.UnicastAddresses.Any(a => a.Address.AddressFamily == AddressFamily.InterNetworkV6))
+                {
+                    continue;
+                }
+                int index = properties.GetIPv6Properties().Index;
+                if (index > 0 && !indexes.Contains(index) && indexes.Count < 16)
+                {
+                    indexes.Add(index);
+                }
+            }
+        }
+        catch (NetworkInformationException)
+        {
+            // No interface information: unicast targets remain.
+        }
+        return indexes;
     }
 
     private static IReadOnlyList<IPAddress> FromInterfaces()

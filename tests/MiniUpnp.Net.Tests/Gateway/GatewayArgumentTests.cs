@@ -134,7 +134,7 @@ public class GatewayArgumentTests
         yield return Case("no search target", "SearchTargets", o => o.SearchTargets.Clear());
         yield return Case("search target with CRLF", "SearchTargets", o => o.SearchTargets.Add("ssdp:all\r\nX: y"));
         yield return Case("empty search target", "SearchTargets", o => o.SearchTargets.Add(" "));
-        yield return Case("IPv6 unicast target", "UnicastTargets", o => o.UnicastTargets.Add(new IPEndPoint(IPAddress.IPv6Loopback, 1900)));
+        yield return Case("null unicast target", "UnicastTargets", o => o.UnicastTargets.Add(null!));
         yield return Case("unicast target port 0", "UnicastTargets", o => o.UnicastTargets.Add(new IPEndPoint(IPAddress.Loopback, 0)));
         yield return Case("IPv6 local address", "LocalAddress", o => o.LocalAddress = IPAddress.IPv6Loopback);
     }

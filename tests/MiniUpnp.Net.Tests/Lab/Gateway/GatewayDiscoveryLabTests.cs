@@ -54,6 +54,48 @@ public class GatewayDiscoveryLabTests
     }
 
     [Test]
+    public async Task IPv6MulticastDiscoveryFindsTheIgdOverIPv6AndItsPinholesWork()
+    {
+        var options = GatewayLab.Options(timeout: TimeSpan.FromSeconds(5));
+        options.SearchMulticast = false;
+        options.SearchDefaultGateways = false;
+        options.SearchIPv6Multicast = true;
+        var watch = Stopwatch.StartNew();
+        var result = await GatewayDiscovery.DiscoverAsync(options);
+        watch.Stop();
+        GatewayLab.Record($"IPv6 discovery returned after {result.Elapsed.TotalMilliseconds:0} ms: {result.Reason}");
+
+        Assert.That(result.Gateway, Is.Not.Null, result.Reason);
+        var gateway6 = result.Gateway!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(watch.Elapsed, Is.LessThan(options.Timeout / 2), "returned on the first valid IGD, not at the timeout");
+            Assert.That(gateway6.RootDescriptionUrl, Is.EqualTo(new Uri(LabEnvironment.RootDescUrl6)));
+            Assert.That(result.LocalAddress, Is.EqualTo(IPAddress.Parse(LabEnvironment.LanAddr6)));
+            Assert.That(result.Candidates, Has.Count.EqualTo(1));
+            Assert.That(result.Candidates[0].Responder, Is.EqualTo(IPAddress.Parse(LabEnvironment.IgdLanAddr6)));
+            Assert.That(gateway6.SupportsPinholes, Is.True);
+        });
+
+        // What IPv6 discovery is for: a gateway that accepts pinhole requests (miniupnpd refuses them over IPv4).
+        int id = await gateway6.AddPinholeAsync(PortMappingProtocol.Tcp, 43040, TimeSpan.FromSeconds(600));
+        await gateway6.DeletePinholeAsync(id);
+    }
+
+    [Test]
+    public async Task IPv4AndIPv6SearchesTogetherStillReturnOnTheFirstValidIgd()
+    {
+        var options = GatewayLab.Options(timeout: TimeSpan.FromSeconds(5));
+        options.SearchIPv6Multicast = true;
+        var result = await GatewayDiscovery.DiscoverAsync(options);
+        GatewayLab.Record($"IPv4+IPv6 discovery returned after {result.Elapsed.TotalMilliseconds:0} ms: {result.Reason}");
+        Assert.That(result.Gateway, Is.Not.Null, result.Reason);
+        Assert.That(result.Elapsed, Is.LessThan(options.Timeout / 2));
+        Assert.That(result.Gateway!.RootDescriptionUrl,
+            Is.EqualTo(new Uri(LabEnvironment.RootDescUrl)).Or.EqualTo(new Uri(LabEnvironment.RootDescUrl6)));
+    }
+
+    [Test]
     public async Task WaitingForAllAnswersTakesTheWholeTimeoutAndCountsAnIgdOnce()
     {
         var options = GatewayLab.Options(timeout: TimeSpan.FromMilliseconds(1200));
