@@ -44,7 +44,9 @@ Usage: $(basename "$0") COMMAND [options]
   down [--id ID] [--state-dir DIR] [--keep-state]
                                      end processes by PID, delete created namespaces, remove state
   status [--id ID]                   show namespaces/processes; exit 0 if all up, 1 otherwise
-  restart-igd [--id ID] [--flush]    restart miniupnpd (--flush: empty its nft chains first)
+  restart-igd [--id ID] [--flush] [--http-port N]
+                                     restart miniupnpd (--flush: empty its nft chains first;
+                                     --http-port: serve on another port, as routers that pick one per boot)
   stop-igd [--id ID] [--flush]       stop miniupnpd
   start-igd [--id ID]                start miniupnpd with the same config, wait for HTTP
   exec [--id ID] lan|igd|wan CMD...  run CMD in that namespace
@@ -640,6 +642,14 @@ cmd_restart_igd() {
   local t0=$EPOCHREALTIME
   stop_igd
   if [[ ${OPT_FLUSH:-0} == 1 ]]; then flush_igd_chains; fi
+  if [[ -n ${OPT_HTTP_PORT:-} ]]; then
+    [[ $OPT_HTTP_PORT =~ ^[0-9]{1,5}$ ]] && (( OPT_HTTP_PORT >= 1024 && OPT_HTTP_PORT <= 65535 )) \
+      || die "--http-port must be 1024-65535: '$OPT_HTTP_PORT'"
+    HTTP_PORT=$OPT_HTTP_PORT
+    ROOTDESC_URL=http://$IGD_LAN_ADDR:$HTTP_PORT/rootDesc.xml
+    ROOTDESC_URL6=http://[$IGD_LAN_ADDR6]:$HTTP_PORT/rootDesc.xml
+    write_miniupnpd_conf
+  fi
   start_igd
   write_env
   log "miniupnpd restarted$([[ ${OPT_FLUSH:-0} == 1 ]] && echo ' (flushed)') in $(ms_since "$t0") ms, pid $MINIUPNPD_PID"
@@ -841,7 +851,7 @@ print(" ".join(t.rsplit(":", 2)[-2] + ":" + t.rsplit(":", 1)[-1] for t in re.fin
 ORIG_ARGS=("$@")
 CMD=${1:-}
 [[ $# -gt 0 ]] && shift
-OPT_ID=; OPT_STATE_DIR=; OPT_FLUSH=0; KEEP_STATE=0
+OPT_ID=; OPT_STATE_DIR=; OPT_FLUSH=0; OPT_HTTP_PORT=; KEEP_STATE=0
 POS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -850,6 +860,7 @@ while [[ $# -gt 0 ]]; do
     --state-dir) [[ $# -ge 2 ]] || die "--state-dir needs a value"; OPT_STATE_DIR=$(readlink -m "$2"); shift 2 ;;
     --state-dir=*) OPT_STATE_DIR=$(readlink -m "${1#--state-dir=}"); shift ;;
     --flush) OPT_FLUSH=1; shift ;;
+    --http-port) [[ $# -ge 2 ]] || die "--http-port needs a value"; OPT_HTTP_PORT=$2; shift 2 ;;
     --keep-state) KEEP_STATE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; POS+=("$@"); break ;;

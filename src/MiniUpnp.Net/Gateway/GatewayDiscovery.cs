@@ -269,6 +269,7 @@ public static class GatewayDiscovery
             _answers++;
             if (_candidates.TryGetValue(answer.Location, out var known))
             {
+                known.AddUuid(answer.UniqueServiceName);
                 if (!known.SearchTargets.Contains(answer.SearchTarget) && known.SearchTargets.Count < 16)
                 {
                     known.SearchTargets.Add(answer.SearchTarget);
@@ -363,7 +364,7 @@ public static class GatewayDiscovery
             UpnpGateway? gateway = chosen is null
                 ? null
                 : new UpnpGateway(chosen.Result!.Description!, chosen.Result.State, chosen.Result.ExternalAddress,
-                    _options.OperationTimeout, _options.AllowForeignAddresses);
+                    _options.OperationTimeout, _options.AllowForeignAddresses) { DeviceUuids = chosen.Uuids.ToArray() };
             var candidates = _order.Select(c => c.ToPublic()).ToArray();
             return new GatewayDiscoveryResult(gateway, candidates, reason, _watch.Elapsed, usedRememberedUrl: false);
         }
@@ -471,6 +472,17 @@ public static class GatewayDiscovery
             Responder = responder;
             AnsweredAfter = answeredAfter;
             SearchTargets.Add(answer.SearchTarget);
+            AddUuid(answer.UniqueServiceName);
+        }
+
+        internal List<string> Uuids { get; } = new();
+
+        internal void AddUuid(string? usn)
+        {
+            if (Ssdp.DeviceUuid(usn) is { } uuid && !Uuids.Contains(uuid, StringComparer.OrdinalIgnoreCase) && Uuids.Count < 8)
+            {
+                Uuids.Add(uuid);
+            }
         }
 
         internal Ssdp.Answer Answer { get; }

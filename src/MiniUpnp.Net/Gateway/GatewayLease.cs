@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Linq;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
@@ -364,8 +365,7 @@ public abstract class GatewayLease : IAsyncDisposable
                 OperationTimeout = current.OperationTimeout,
                 AllowForeignAddresses = current.AllowForeignAddresses,
             };
-            var fresh = (await UpnpGateway.OpenAsync(current.RootDescriptionUrl, options, stop).ConfigureAwait(false))
-                .WithCallTracking(_calls);
+            var fresh = (await ReopenAsync(current, options, stop).ConfigureAwait(false)).WithCallTracking(_calls);
             var previous = _endPoint;
             var (endPoint, granted) = await AcquireAsync(fresh, restoring: true, stop).ConfigureAwait(false);
             Volatile.Write(ref _gateway, fresh);
@@ -387,6 +387,52 @@ public abstract class GatewayLease : IAsyncDisposable
             return false;
         }
     }
+
+    /// <summary>
+    /// The router's description read again from its URL; once that has failed twice in a row (and
+    /// <see cref="GatewayLeaseOptions.RediscoverWhenUnreachable"/>), an SSDP search for the same device, which may be
+    /// back on another port or address.
+    /// </summary>
+    private async Task<UpnpGateway> ReopenAsync(UpnpGateway current, GatewayDiscoveryOptions options, CancellationToken stop)
+    {
+        try
+        {
+            return await UpnpGateway.OpenAsync(current.RootDescriptionUrl, options, stop).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsRouterFailure(e) && _options.RediscoverWhenUnreachable && ConsecutiveFailures >= 1)
+        {
+            var search = options.Clone();
+            search.Timeout = RediscoveryTimeout;
+            if (current.RootDescriptionUrl.HostNameType == UriHostNameType.IPv6)
+            {
+                // The gateway was reached over IPv6 (pinholes need that): search there only.
+                search.SearchMulticast = false;
+                search.SearchDefaultGateways = false;
+                search.SearchIPv6Multicast = true;
+            }
+            var found = await GatewayDiscovery.DiscoverAsync(search, stop).ConfigureAwait(false);
+            if (found.Gateway is not { } gateway)
+            {
+                throw new UpnpException(Miniupnpc.UPNP_NO_IGD,
+                    $"unreachable at {current.RootDescriptionUrl} ({e.Message}), and not found again: {found.Reason}");
+            }
+            if (!IsSameDevice(current, gateway))
+            {
+                throw new UpnpException(Miniupnpc.UPNP_NO_IGD,
+                    $"unreachable at {current.RootDescriptionUrl} ({e.Message}); the search found {gateway.RootDescriptionUrl}, "
+                    + "which is not the same device");
+            }
+            return gateway;
+        }
+    }
+
+    private static readonly TimeSpan RediscoveryTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The same router: the same host (another port), or, at another address, a uuid in common with the SSDP
+    /// answers it gave before (known only for a gateway that was discovered).</summary>
+    private static bool IsSameDevice(UpnpGateway before, UpnpGateway now) =>
+        IgdProbe.SameHost(before.RootDescriptionUrl, now.RootDescriptionUrl)
+        || before.DeviceUuids.Intersect(now.DeviceUuids, StringComparer.OrdinalIgnoreCase).Any();
 
     private void Raise(EventHandler<GatewayLeaseEventArgs>? handlers, GatewayLeaseEventArgs args)
     {

@@ -30,6 +30,15 @@ public abstract class GatewayLeaseOptions
     /// native call still running, then removing the entry.</summary>
     public TimeSpan DisposeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// True (the default): when the router does not answer at its description URL while the lease restores its entry,
+    /// search for it again with SSDP (at most 2 s per attempt) and move to it: many routers serve on another HTTP port, or another address,
+    /// after a reboot. Only the same device is taken: the same host on another port, or, at another address, a device
+    /// answering with an SSDP uuid it answered with before (known when the gateway was discovered, not reopened from a
+    /// URL). False: keep asking the old URL.
+    /// </summary>
+    public bool RediscoverWhenUnreachable { get; set; } = true;
+
     private protected void ValidateTiming(TimeSpan maxLease, bool allowPermanent)
     {
         if (LeaseDuration < TimeSpan.Zero || LeaseDuration > maxLease

@@ -104,6 +104,18 @@ internal static class Ssdp
         return string.IsNullOrEmpty(location) ? null : new Answer(location, st ?? string.Empty, usn, server);
     }
 
+    /// <summary>The "uuid:…" part of a USN ("uuid:…::urn:…"), or null when there is none.</summary>
+    internal static string? DeviceUuid(string? usn)
+    {
+        if (usn is null || !usn.StartsWith("uuid:", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        int end = usn.IndexOf("::", StringComparison.Ordinal);
+        string uuid = end < 0 ? usn : usn[..end];
+        return uuid.Length is > 5 and <= 128 ? uuid : null;
+    }
+
     /// <summary>The IPv4 default gateways of the interfaces that are up (what a unicast search goes to).</summary>
     internal static IReadOnlyList<IPAddress> DefaultGateways() =>
         OperatingSystem.IsLinux() && TryReadProcNetRoute("/proc/net/route", out var fromKernel) ? fromKernel : FromInterfaces();

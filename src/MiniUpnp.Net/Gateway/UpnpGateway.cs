@@ -61,6 +61,11 @@ public sealed class UpnpGateway
     /// <summary>The root description's URL: remember it to reopen this gateway later without SSDP.</summary>
     public Uri RootDescriptionUrl { get; }
 
+    /// <summary>The "uuid:…" values of the SSDP answers (USN) that named this description, when it was discovered (a
+    /// router answers with its root device's uuid or an embedded device's, by search target); a lease uses them to
+    /// recognise the same router at a new address after a restart.</summary>
+    internal IReadOnlyList<string> DeviceUuids { get; init; } = Array.Empty<string>();
+
     /// <summary>The control URL of the WAN connection service that port mappings go to.</summary>
     public Uri ControlUrl { get; }
 
@@ -94,7 +99,7 @@ public sealed class UpnpGateway
 
     /// <summary>The same gateway, with its native calls tracked (a lease waits for them before its final delete).</summary>
     internal UpnpGateway WithCallTracking(InFlightCalls calls) =>
-        new(_igd, State, ExternalAddress, OperationTimeout, AllowForeignAddresses, calls);
+        new(_igd, State, ExternalAddress, OperationTimeout, AllowForeignAddresses, calls) { DeviceUuids = DeviceUuids };
 
     // ------------------------------------------------------------------ opening
 

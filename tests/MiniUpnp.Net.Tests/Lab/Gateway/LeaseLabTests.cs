@@ -151,6 +151,47 @@ public class LeaseLabTests
     }
 
     [Test]
+    public async Task AfterARestartOnAnotherPortTheLeaseFindsTheRouterAgain([Values("discovered", "reopened")] string how)
+    {
+        // The router comes back on the same host, another port: the lease searches again and moves there, whether its
+        // gateway was discovered (SSDP uuids known) or reopened from a URL.
+        var gateway = how == "discovered" ? await UpnpGateway.DiscoverAsync(GatewayLab.Options()) : _gateway;
+        int port = how == "discovered" ? 43106 : 43107;
+        var options = Short(4406, port);
+        options.LeaseDuration = TimeSpan.FromSeconds(60);
+        var lease = await gateway.LeaseMappingAsync(options);
+        var events = new ConcurrentQueue<string>();
+        lease.Lost += (_, e) => events.Enqueue($"lost ({e.Reason})");
+        lease.Restored += (_, e) => events.Enqueue($"restored ({e.Reason})");
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var (code, output) = LabEnvironment.LabSh("restart-igd --flush --http-port 5001");
+            Assert.That(code, Is.EqualTo(0), output);
+            Assert.That(await GatewayLab.WaitUntilAsync(() => lease.RestoreCount == 1, TimeSpan.FromSeconds(20)), Is.True,
+                $"restored (events: {string.Join(", ", events)}; last error {lease.LastError?.Message})");
+            GatewayLab.Record($"{how}: restored on the new port after {watch.ElapsedMilliseconds} ms; events: {string.Join("; ", events)}");
+            Assert.Multiple(async () =>
+            {
+                Assert.That(lease.Gateway.RootDescriptionUrl.Port, Is.EqualTo(5001), "the lease moved to the router's new URL");
+                Assert.That(lease.Gateway.RootDescriptionUrl.Host, Is.EqualTo(LabEnvironment.IgdLanAddr));
+                Assert.That(lease.Status, Is.EqualTo(GatewayLeaseStatus.Active));
+                var mapping = await lease.Gateway.GetMappingAsync(Tcp, lease.ExternalPort);
+                Assert.That(mapping?.InternalClient, Is.EqualTo(GatewayLab.Lan), "the mapping is back on the restarted router");
+            });
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+            var moved = lease.Gateway;
+            var (code, output) = LabEnvironment.LabSh("restart-igd --http-port 5000");
+            Assert.That(code, Is.EqualTo(0), output);
+            GatewayLab.Record($"device uuids before: {string.Join(", ", gateway.DeviceUuids)}; after: {string.Join(", ", moved.DeviceUuids)}");
+        }
+        Assert.That(await _gateway.GetMappingAsync(Tcp, port), Is.Null, "the lease removed its mapping from the moved router");
+    }
+
+    [Test]
     public async Task WhenAnotherHostHoldsThePortTheLeaseTakesAnotherAndReportsIt(
         [Values(true, false)] bool addAnyPortMapping)
     {
