@@ -32,6 +32,11 @@ dotnet build "$ROOT/bench/MiniUpnp.Net.Bench" -c "$CONFIGURATION" -nologo -v qui
   || { tail -30 "$OUT/dotnet-build.log" >&2; die "building bench/MiniUpnp.Net.Bench failed"; }
 DOTNET_CLIENT="$ROOT/artifacts/bin/MiniUpnp.Net.Bench/$(echo "$CONFIGURATION" | tr '[:upper:]' '[:lower:]')/MiniUpnp.Net.Bench"
 [ -x "$DOTNET_CLIENT" ] || die "missing $DOTNET_CLIENT"
+# The same client as an application published with NativeAOT: no JIT, what a start-up-sensitive app would ship.
+AOT_CLIENT="$OUT/aot/MiniUpnp.Net.Bench"
+dotnet publish "$ROOT/bench/MiniUpnp.Net.Bench" -c "$CONFIGURATION" -r "$RID" -p:PublishAot=true -o "$OUT/aot" -nologo -v quiet \
+  >"$OUT/dotnet-aot.log" 2>&1 || { tail -30 "$OUT/dotnet-aot.log" >&2; die "publishing the NativeAOT client failed"; }
+[ -x "$AOT_CLIENT" ] || die "missing $AOT_CLIENT"
 
 LAB_ID="bench$$"
 LAB_ID="${LAB_ID:0:12}"
@@ -45,5 +50,5 @@ ENV_FILE="$("$ROOT/tests/lab/lab.sh" up --id "$LAB_ID" | tail -1)"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 say "running (results also in $OUT/results-$STAMP.json)"
 timeout 900 ip netns exec "mu-$LAB_ID-lan" /usr/bin/python3 "$ROOT/bench/bench.py" \
-  --env "$ENV_FILE" --cloop "$OUT/cloop" --dotnet-client "$DOTNET_CLIENT" \
+  --env "$ENV_FILE" --cloop "$OUT/cloop" --dotnet-client "$DOTNET_CLIENT" --dotnet-aot-client "$AOT_CLIENT" \
   --python-ref "$ROOT/artifacts/python-ref/lib" --json "$OUT/results-$STAMP.json" | tee "$OUT/results-$STAMP.md"

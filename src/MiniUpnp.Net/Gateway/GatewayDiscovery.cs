@@ -146,6 +146,7 @@ public static class GatewayDiscovery
             targets.AddRange(_options.UnicastTargets.Distinct());
             var firstTarget = _options.SearchTargets.Take(1).ToArray();
             sendError = await SendAsync(v4, v6, targets, firstTarget, stop.Token).ConfigureAwait(false) ?? sendError;
+            StartupWarmup.Start(); // while the router takes its time to answer
             // IPv6: site-local multicast first on every interface, as miniupnpc does; link-local only in the later waves.
             var v6Interfaces = v6 is not null && _options.SearchIPv6Multicast ? Ssdp.IPv6MulticastInterfaces() : Array.Empty<int>();
             if (v6 is not null)
