@@ -63,6 +63,11 @@ internal static class NativeCall
 /// A call never waits for another: each queued call takes an idle thread (claimed atomically) or starts one, up to
 /// <see cref="MaxThreads"/> (calls beyond wait for a thread; their callers' timeouts still hold). A thread idle for
 /// <see cref="IdleLifetime"/> ends.
+/// <para>A call started from a native-call thread itself (the usual case: the caller's code after an awaited call runs
+/// there, up to its next await) is kept for that thread, which runs it as soon as the caller's code returns to it: a
+/// sequence of calls then costs no thread wake-up at all (measured: 20–50 µs each on this 2-core machine, the largest
+/// cost of a call after the router's own). If the caller's code does not return within <see cref="DeferredFallback"/>
+/// (it blocks on the call's result, or keeps computing), the call goes to another thread as usual: never a deadlock.</para>
 /// </remarks>
 internal static class NativeThreads
 {
@@ -74,8 +79,26 @@ internal static class NativeThreads
     private static int s_idleOffers; // idle threads not yet claimed by a queued call
     private static int s_threads;
 
+    internal static readonly TimeSpan DeferredFallback = TimeSpan.FromMilliseconds(2);
+
+    [ThreadStatic]
+    private static bool t_isNativeThread;
+
+    [ThreadStatic]
+    private static Deferred? t_deferred;
+
     /// <summary>Runs <paramref name="work"/> (which must not throw) on a native-call thread.</summary>
     internal static void Run(Action work)
+    {
+        if (t_isNativeThread && t_deferred is null)
+        {
+            t_deferred = new Deferred(work);
+            return;
+        }
+        Enqueue(work);
+    }
+
+    private static void Enqueue(Action work)
     {
         Queue.Enqueue(work);
         Queued.Release();
@@ -86,6 +109,53 @@ internal static class NativeThreads
     }
 
     internal static int ThreadCount => Volatile.Read(ref s_threads);
+
+    /// <summary>Runs the calls the caller's code started on this thread while it ran here (each may start the next).</summary>
+    private static void RunDeferred()
+    {
+        while (t_deferred is { } deferred)
+        {
+            t_deferred = null;
+            if (deferred.TryClaim())
+            {
+                deferred.Work();
+            }
+        }
+    }
+
+    /// <summary>A call kept for the thread that started it; handed to another thread if that one does not come back in time.</summary>
+    private sealed class Deferred
+    {
+        private readonly Timer _fallback;
+        private int _claimed;
+
+        internal Deferred(Action work)
+        {
+            Work = work;
+            _fallback = new Timer(static state => ((Deferred)state!).Fallback(), this, DeferredFallback, Timeout.InfiniteTimeSpan);
+        }
+
+        internal Action Work { get; }
+
+        internal bool TryClaim()
+        {
+            if (Interlocked.Exchange(ref _claimed, 1) != 0)
+            {
+                return false;
+            }
+            _fallback.Dispose();
+            return true;
+        }
+
+        private void Fallback()
+        {
+            if (Interlocked.Exchange(ref _claimed, 1) == 0)
+            {
+                _fallback.Dispose();
+                Enqueue(Work);
+            }
+        }
+    }
 
     private static bool TryClaimIdleThread()
     {
@@ -114,6 +184,7 @@ internal static class NativeThreads
 
     private static void Work()
     {
+        t_isNativeThread = true;
         bool offered = false; // a new thread was started for a call already queued: it takes one without offering
         while (true)
         {
@@ -122,6 +193,7 @@ internal static class NativeThreads
                 if (Queue.TryDequeue(out var work))
                 {
                     work();
+                    RunDeferred();
                 }
                 Interlocked.Increment(ref s_idleOffers);
                 offered = true;

@@ -1,0 +1,83 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using NUnit.Framework;
+
+namespace MiniUpnp.Net.Tests.Gateway;
+
+/// <summary>How the async layer runs blocking native calls: on its own threads, abandoned on timeout, and without a
+/// thread wake-up when one call follows another.</summary>
+public class NativeCallTests
+{
+    private static Task<int> ThreadOf() =>
+        NativeCall.RunAsync(() => Environment.CurrentManagedThreadId, Timeout.InfiniteTimeSpan, CancellationToken.None);
+
+    /// <summary>A call slow enough that the await really waits: the code after it then runs on the call's thread.</summary>
+    private static async Task MoveToANativeCallThread()
+    {
+        int thread = await NativeCall.RunAsync(() =>
+        {
+            Thread.Sleep(20);
+            return Environment.CurrentManagedThreadId;
+        }, Timeout.InfiniteTimeSpan, CancellationToken.None);
+        Assert.That(Environment.CurrentManagedThreadId, Is.EqualTo(thread), "no SynchronizationContext: the continuation runs where the call ended");
+    }
+
+    [Test]
+    public async Task ACallStartedAfterAnAwaitedCallRunsOnTheSameThreadWithoutAWakeUp()
+    {
+        await MoveToANativeCallThread();
+        int here = Environment.CurrentManagedThreadId;
+        int second = await ThreadOf();
+        int third = await ThreadOf();
+        Assert.Multiple(() =>
+        {
+            Assert.That(second, Is.EqualTo(here), "the next call was kept for this thread");
+            Assert.That(third, Is.EqualTo(here));
+        });
+    }
+
+    [Test]
+    public async Task ACallerThatBlocksOnTheNextCallIsNotADeadlock()
+    {
+        await MoveToANativeCallThread();
+        var watch = Stopwatch.StartNew();
+        // Sync-over-async on the very thread the call would be kept for: it must go to another thread instead.
+        int other = ThreadOf().GetAwaiter().GetResult();
+        watch.Stop();
+        TestContext.Out.WriteLine($"blocked caller served by another thread after {watch.Elapsed.TotalMilliseconds:0.0} ms");
+        Assert.Multiple(() =>
+        {
+            Assert.That(other, Is.Not.EqualTo(Environment.CurrentManagedThreadId));
+            Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(NativeThreads.DeferredFallback * 0.9), "kept for this thread first");
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "then handed over, not never");
+        });
+    }
+
+    [Test]
+    public async Task AnAbandonedCallEndsTheWaitAtTheTimeoutAndItsExceptionIsObserved()
+    {
+        using var release = new ManualResetEventSlim();
+        var call = NativeCall.RunAsync<int>(() =>
+        {
+            release.Wait(TimeSpan.FromSeconds(10));
+            throw new InvalidOperationException("late failure of an abandoned call");
+        }, TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        var watch = Stopwatch.StartNew();
+        Assert.ThrowsAsync<TimeoutException>(async () => await call);
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+        release.Set();
+        await Task.Delay(50);
+    }
+
+    [Test]
+    public void ACancelledTokenEndsTheWait()
+    {
+        using var release = new ManualResetEventSlim();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        var call = NativeCall.RunAsync(() => release.Wait(TimeSpan.FromSeconds(10)), Timeout.InfiniteTimeSpan, cts.Token);
+        Assert.ThrowsAsync<TaskCanceledException>(async () => await call);
+        release.Set();
+    }
+}
