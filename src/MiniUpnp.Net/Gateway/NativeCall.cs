@@ -30,7 +30,8 @@ internal static class NativeCall
         // The awaiting code resumes on the native-call thread itself (no RunContinuationsAsynchronously): handing it to
         // the thread pool would cost a second thread wake-up per call, which on a busy machine is the largest cost
         // after the router's own. That thread only runs it up to the caller's next await (or posts it to the caller's
-        // SynchronizationContext); a caller that blocks there just makes the next call take another thread.
+        // SynchronizationContext). A call started from there is kept for this same thread (see NativeThreads); a caller that
+        // blocks there has it handed to another thread after NativeThreads.DeferredFallback.
         var completion = new TaskCompletionSource<T>();
         NativeThreads.Run(() =>
         {
