@@ -365,7 +365,7 @@ public static class GatewayDiscovery
             UpnpGateway? gateway = chosen is null
                 ? null
                 : new UpnpGateway(chosen.Result!.Description!, chosen.Result.State, chosen.Result.ExternalAddress,
-                    _options.OperationTimeout, _options.AllowForeignAddresses) { DeviceUuids = chosen.Uuids.ToArray() };
+                    _options.OperationTimeout, _options.AllowForeignAddresses) { DeviceUuids = chosen.Uuids.ToArray(), DiscoveryOptions = _options.Clone() };
             var candidates = _order.Select(c => c.ToPublic()).ToArray();
             return new GatewayDiscoveryResult(gateway, candidates, reason, _watch.Elapsed, usedRememberedUrl: false);
         }

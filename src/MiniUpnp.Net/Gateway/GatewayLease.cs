@@ -360,11 +360,9 @@ public abstract class GatewayLease : IAsyncDisposable
         {
             // The router may have come back with other URLs: read its description again (one fetch).
             var current = Gateway;
-            var options = new GatewayDiscoveryOptions
-            {
-                OperationTimeout = current.OperationTimeout,
-                AllowForeignAddresses = current.AllowForeignAddresses,
-            };
+            var options = current.DiscoveryOptions?.Clone() ?? new GatewayDiscoveryOptions();
+            options.OperationTimeout = current.OperationTimeout;
+            options.AllowForeignAddresses = current.AllowForeignAddresses;
             var fresh = (await ReopenAsync(current, options, stop).ConfigureAwait(false)).WithCallTracking(_calls);
             var previous = _endPoint;
             var (endPoint, granted) = await AcquireAsync(fresh, restoring: true, stop).ConfigureAwait(false);
@@ -401,8 +399,9 @@ public abstract class GatewayLease : IAsyncDisposable
         }
         catch (Exception e) when (IsRouterFailure(e) && _options.RediscoverWhenUnreachable && ConsecutiveFailures >= 1)
         {
+            // The search the gateway was found with (its interfaces, targets, families), bounded.
             var search = options.Clone();
-            search.Timeout = RediscoveryTimeout;
+            search.Timeout = search.Timeout < RediscoveryTimeout ? search.Timeout : RediscoveryTimeout;
             if (current.RootDescriptionUrl.HostNameType == UriHostNameType.IPv6)
             {
                 // The gateway was reached over IPv6 (pinholes need that): search there only.

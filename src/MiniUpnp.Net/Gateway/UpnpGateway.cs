@@ -66,6 +66,10 @@ public sealed class UpnpGateway
     /// recognise the same router at a new address after a restart.</summary>
     internal IReadOnlyList<string> DeviceUuids { get; init; } = Array.Empty<string>();
 
+    /// <summary>The options this gateway was discovered or opened with (a private copy): a lease searches with them when
+    /// the router must be found again.</summary>
+    internal GatewayDiscoveryOptions? DiscoveryOptions { get; init; }
+
     /// <summary>The control URL of the WAN connection service that port mappings go to.</summary>
     public Uri ControlUrl { get; }
 
@@ -99,7 +103,7 @@ public sealed class UpnpGateway
 
     /// <summary>The same gateway, with its native calls tracked (a lease waits for them before its final delete).</summary>
     internal UpnpGateway WithCallTracking(InFlightCalls calls) =>
-        new(_igd, State, ExternalAddress, OperationTimeout, AllowForeignAddresses, calls) { DeviceUuids = DeviceUuids };
+        new(_igd, State, ExternalAddress, OperationTimeout, AllowForeignAddresses, calls) { DeviceUuids = DeviceUuids, DiscoveryOptions = DiscoveryOptions };
 
     // ------------------------------------------------------------------ opening
 
@@ -155,7 +159,10 @@ public sealed class UpnpGateway
         {
             throw new UpnpException(Miniupnpc.UPNP_NO_IGD, $"{url}: {probe.Failure}");
         }
-        return new UpnpGateway(probe.Description, probe.State, probe.ExternalAddress, options.OperationTimeout, options.AllowForeignAddresses);
+        return new UpnpGateway(probe.Description, probe.State, probe.ExternalAddress, options.OperationTimeout, options.AllowForeignAddresses)
+        {
+            DiscoveryOptions = options.Clone(),
+        };
     }
 
     internal static string CheckRootUrl(Uri? url, string paramName)

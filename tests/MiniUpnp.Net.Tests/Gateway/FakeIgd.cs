@@ -53,6 +53,8 @@ internal sealed class FakeIgd : IDisposable
 
     // ---- behaviour, settable by tests
     internal bool IgdV2 { get; set; } = true;
+    /// <summary>The uuid in its SSDP answers' USN.</summary>
+    internal string Uuid { get; set; } = "fake-igd";
     internal bool WithFirewall { get; set; } = true;
     internal string ConnectionStatus { get; set; } = "Connected";
     internal string ExternalAddress { get; set; } = "1.2.3.4";
@@ -154,7 +156,7 @@ internal sealed class FakeIgd : IDisposable
                 continue;
             }
             string answer = "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\n" +
-                            $"ST: {st}\r\nUSN: uuid:fake-igd::{st}\r\nEXT:\r\nSERVER: Fake/1.0 UPnP/1.1 FakeIgd/1.0\r\n" +
+                            $"ST: {st}\r\nUSN: uuid:{Uuid}::{st}\r\nEXT:\r\nSERVER: Fake/1.0 UPnP/1.1 FakeIgd/1.0\r\n" +
                             $"LOCATION: {AnnouncedLocation ?? RootUrl.ToString()}\r\n\r\n";
             try
             {

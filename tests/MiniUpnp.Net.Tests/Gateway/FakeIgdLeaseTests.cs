@@ -27,8 +27,24 @@ public class FakeIgdLeaseTests
         Description = "fake lease",
     };
 
-    private static async Task<UpnpGateway> OpenAsync(FakeIgd igd) =>
-        await UpnpGateway.OpenAsync(igd.RootUrl, new GatewayDiscoveryOptions { OperationTimeout = TimeSpan.FromSeconds(2) });
+    // Loopback only: a lease that searches for its router again (RediscoverWhenUnreachable) searches nothing else.
+    private static GatewayDiscoveryOptions LoopbackOptions(params FakeIgd[] igds)
+    {
+        var options = new GatewayDiscoveryOptions
+        {
+            OperationTimeout = TimeSpan.FromSeconds(2),
+            Timeout = TimeSpan.FromMilliseconds(500),
+            SearchMulticast = false,
+            SearchDefaultGateways = false,
+        };
+        foreach (var igd in igds)
+        {
+            options.UnicastTargets.Add(igd.SsdpEndPoint);
+        }
+        return options;
+    }
+
+    private static async Task<UpnpGateway> OpenAsync(FakeIgd igd) => await UpnpGateway.OpenAsync(igd.RootUrl, LoopbackOptions());
 
     private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan bound)
     {
@@ -178,6 +194,41 @@ public class FakeIgdLeaseTests
             await lease.DisposeAsync();
         }
         Assert.That(igd.Mappings, Is.Empty);
+    }
+
+    [Test]
+    public async Task ARouterBackAtAnotherAddressIsFollowedWhenItIsTheSameDevice([Values(true, false)] bool sameDevice)
+    {
+        using var before = new FakeIgd(IPAddress.Loopback) { Uuid = "router-1" };
+        using var after = new FakeIgd(IPAddress.Parse("127.0.0.2")) { Uuid = sameDevice ? "router-1" : "someone-else" };
+        after.Down = true; // not there yet
+        // Discovered (so its SSDP uuid is known), with a search that also reaches where it will come back.
+        var gateway = await UpnpGateway.DiscoverAsync(LoopbackOptions(before, after));
+        Assert.That(gateway.RootDescriptionUrl, Is.EqualTo(before.RootUrl));
+        var lease = await gateway.LeaseMappingAsync(Fast(8011));
+        try
+        {
+            before.Down = true; // the router restarts at another address
+            after.Down = false;
+            bool followed = await WaitUntilAsync(() => lease.RestoreCount == 1, TimeSpan.FromSeconds(sameDevice ? 10 : 3));
+            if (sameDevice)
+            {
+                Assert.That(followed, Is.True, $"restored at the new address (last error: {lease.LastError?.Message})");
+                Assert.That(lease.Gateway.RootDescriptionUrl, Is.EqualTo(after.RootUrl));
+                Assert.That(after.Mappings.Keys, Has.Member(("TCP", lease.ExternalPort)));
+            }
+            else
+            {
+                Assert.That(followed, Is.False, "another device at another address is not taken for the router");
+                Assert.That(lease.Status, Is.EqualTo(GatewayLeaseStatus.Lost));
+                Assert.That(lease.LastError?.Message, Does.Contain("not the same device"));
+                Assert.That(after.Mappings, Is.Empty);
+            }
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+        }
     }
 
     [Test]
