@@ -73,6 +73,7 @@ internal static class NativeThreads
     private static readonly SemaphoreSlim Queued = new(0);
     private static int s_idleOffers; // idle threads not yet claimed by a queued call
     private static int s_threads;
+    private static int s_running;
 
     /// <summary>Runs <paramref name="work"/> (which must not throw) on a native-call thread.</summary>
     internal static void Run(Action work)
@@ -86,6 +87,9 @@ internal static class NativeThreads
     }
 
     internal static int ThreadCount => Volatile.Read(ref s_threads);
+
+    /// <summary>Calls queued or running, abandoned ones included (tests: the pool is idle when it is 0).</summary>
+    internal static int InFlight => Volatile.Read(ref s_running) + Queue.Count;
 
     private static bool TryClaimIdleThread()
     {
@@ -119,10 +123,12 @@ internal static class NativeThreads
         {
             if (Queued.Wait(IdleLifetime))
             {
+                Interlocked.Increment(ref s_running); // before the dequeue: InFlight never misses a call
                 if (Queue.TryDequeue(out var work))
                 {
                     work();
                 }
+                Interlocked.Decrement(ref s_running);
                 Interlocked.Increment(ref s_idleOffers);
                 offered = true;
                 continue;
