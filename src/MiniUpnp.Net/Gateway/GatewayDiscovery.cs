@@ -224,6 +224,10 @@ public static class GatewayDiscovery
             finally
             {
                 stop.Cancel(); // ends the pending receive and abandons probes still running
+                // A cancelled socket receive ends faulted (with an OperationCanceledException), not cancelled: observe
+                // it, or the finalizer reports it to TaskScheduler.UnobservedTaskException after every search.
+                receive?.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
             return Result(chosen, Reason(chosen, sendError));
         }
