@@ -26,7 +26,7 @@ namespace MiniUpnp.Net.Tests.Lab.Concurrency;
 public class PortConcurrencyTests
 {
     private const int Threads = 8;
-    private const int Rounds = 4;
+    private const int Rounds = 3;
     private const int PortBase = 48000; // thread t, round r: external port 48000 + 20 t + r; 48000 + 20 t + 19 in the race
     private const int RaceCallsPerThread = 400;
 

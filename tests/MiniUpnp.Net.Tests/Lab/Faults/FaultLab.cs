@@ -185,7 +185,7 @@ internal sealed partial record ProcessResources(string[] Descriptors, long Nativ
     /// windows of <paramref name="rounds"/> rounds each; a leak grows every window alike, the runtime's noise fades,
     /// so the quietest window is the verdict.
     /// </summary>
-    internal static async Task AssertHeapQuietAsync(string what, int callsPerRound, Func<Task> round, int warmUp = 60, int rounds = 150,
+    internal static async Task AssertHeapQuietAsync(string what, int callsPerRound, Func<Task> round, int warmUp = 60, int rounds = 100,
         int windows = 4, long threshold = 64 * 1024)
     {
         for (int i = 0; i < warmUp; i++)
