@@ -220,6 +220,8 @@ public class GatewayFaultTests
         await AssertMappingRoundTripAsync(_gateway);
         await AssertMappingRoundTripAsync(_quick);
         Assert.That((await _gateway.GetMappingAsync(Tcp, Port))?.InternalPort, Is.EqualTo(4620), "the mapping made before the crash is still there");
+        // Discovery finds it again (and, like the failed search above, leaves no unobserved task exception behind).
+        Assert.That((await UpnpGateway.DiscoverAsync(GatewayLab.Options())).RootDescriptionUrl, Is.EqualTo(new Uri(LabEnvironment.RootDescUrl)));
         await _gateway.DeleteMappingAsync(Tcp, Port);
         await GatewayLab.TryDeleteAsync(_gateway, Tcp, Port + 1);
         await GatewayLab.TryDeleteAsync(_gateway, Tcp, Port + 2);
