@@ -49,6 +49,15 @@ Usage: $(basename "$0") COMMAND [options]
                                      --http-port: serve on another port, as routers that pick one per boot)
   stop-igd [--id ID] [--flush]       stop miniupnpd
   start-igd [--id ID]                start miniupnpd with the same config, wait for HTTP
+  freeze-igd [--id ID] / thaw-igd    SIGSTOP / SIGCONT miniupnpd: connections are accepted by
+                                     the kernel, requests queue up unanswered
+  wait-requests [--id ID] [N [SECS]] wait (bounded, default 1 request, 10 s) until N requests
+                                     sit unread at miniupnpd's HTTP port (a frozen router)
+  kill-igd [--id ID]                 SIGKILL miniupnpd (a crash: calls in flight are reset,
+                                     its nft rules stay); start-igd brings it back
+  link-down [--id ID] [lan|igd]      take the lan link down: the lan end (our interface: no
+                                     route) or the igd end (no carrier: calls time out)
+  link-up [--id ID] [lan|igd]        bring it up again with its addresses and routes
   exec [--id ID] lan|igd|wan CMD...  run CMD in that namespace
   selftest [--id ID] UPNPC_PATH      check the lab with a reference upnpc (brings up and
                                      tears down its own lab when no lab is up)
@@ -449,6 +458,28 @@ flush chain inet filter postrouting_miniupnpd
 EOF
 }
 
+# The running miniupnpd's PID, checked to be ours (dies otherwise).
+igd_pid() {
+  pid_is_ours "${MINIUPNPD_PID:-}" "$IGD_NS" miniupnpd || die "miniupnpd is not running (pid '${MINIUPNPD_PID:-}')"
+  echo "$MINIUPNPD_PID"
+}
+
+# Requests sitting unread at miniupnpd's HTTP port: established connections
+# (in its accept queue while it is frozen) with bytes in their receive queue.
+pending_requests() {
+  nsx "$IGD_NS" ss -tnH state established "( sport = :$HTTP_PORT )" 2>/dev/null \
+    | awk '$1 > 0 { n++ } END { print n + 0 }'
+}
+
+# The interface, namespace and peer of one end of the lan link.
+link_end() { # lan|igd -> sets L_NS L_IF
+  case ${1:-lan} in
+    lan) L_NS=$LAN_NS; L_IF=$LAN_IF ;;
+    igd) L_NS=$IGD_NS; L_IF=$IGD_LAN_IF ;;
+    *) die "the side must be lan or igd, not '$1'" ;;
+  esac
+}
+
 # -------------------------------------------------------------- commands --
 
 cmd_up() {
@@ -670,6 +701,70 @@ cmd_start_igd() {
   log "miniupnpd running, pid $MINIUPNPD_PID"
 }
 
+cmd_freeze_igd() {
+  need_lab
+  kill -STOP "$(igd_pid)"
+  log "miniupnpd (pid $MINIUPNPD_PID) frozen"
+}
+
+cmd_thaw_igd() {
+  need_lab
+  kill -CONT "$(igd_pid)"
+  log "miniupnpd (pid $MINIUPNPD_PID) resumed"
+}
+
+cmd_wait_requests() {
+  need_lab
+  local want=${1:-1} secs=${2:-10} n=0 t0=$EPOCHREALTIME
+  [[ $want =~ ^[0-9]+$ && $secs =~ ^[0-9]+$ ]] || die "usage: wait-requests [N [SECS]]"
+  while true; do
+    n=$(pending_requests)
+    (( n >= want )) && { echo "$n"; return 0; }
+    (( $(ms_since "$t0") < secs * 1000 )) || break
+    sleep 0.02
+  done
+  echo "$n"
+  die "$n of $want requests pending at $IGD_LAN_ADDR:$HTTP_PORT after ${secs}s"
+}
+
+cmd_kill_igd() {
+  need_lab
+  local pid i
+  pid=$(igd_pid)
+  kill -KILL "$pid"
+  for ((i = 0; i < 40; i++)); do pid_alive "$pid" || break; sleep 0.05; done
+  pid_alive "$pid" && die "miniupnpd (pid $pid) still alive 2 s after SIGKILL"
+  wait "$pid" 2>/dev/null || true
+  MINIUPNPD_PID=
+  rm -f "$STATE_DIR/miniupnpd.pid"
+  write_env
+  log "miniupnpd (pid $pid) killed"
+}
+
+cmd_link_down() {
+  need_lab
+  link_end "${1:-lan}"
+  # Keep the IPv6 addresses (the kernel drops them with the link otherwise); routes go with the link.
+  nssysctl "$L_NS" "net/ipv6/conf/$L_IF/keep_addr_on_down=1"
+  ip -n "$L_NS" link set "$L_IF" down
+  log "lan link down at the ${1:-lan} end ($L_IF in $L_NS)"
+}
+
+cmd_link_up() {
+  need_lab
+  link_end "${1:-lan}"
+  ip -n "$L_NS" link set "$L_IF" up
+  if [[ $L_NS == "$LAN_NS" ]]; then
+    ip -n "$LAN_NS" addr replace "$LAN_ADDR6/64" dev "$LAN_IF" nodad
+    ip -n "$LAN_NS" route replace default via "$IGD_LAN_ADDR" dev "$LAN_IF"
+    ip -n "$LAN_NS" -6 route replace default via "$IGD_LAN_ADDR6" dev "$LAN_IF"
+  else
+    ip -n "$IGD_NS" addr replace "$IGD_LAN_ADDR6/64" dev "$IGD_LAN_IF" nodad
+  fi
+  wait_links_ready
+  log "lan link up at the ${1:-lan} end ($L_IF in $L_NS)"
+}
+
 cmd_exec() {
   local which=${1:-}; shift || true
   [[ $# -gt 0 ]] || die "usage: exec lan|igd|wan CMD..."
@@ -843,6 +938,32 @@ print(" ".join(t.rsplit(":", 2)[-2] + ":" + t.rsplit(":", 1)[-1] for t in re.fin
   if grep -q -- "->$LAN_ADDR:8081" <<<"$out"; then echo "$out"; st_fail "mapping survived --flush"; fi
   st_ok "router restarted empty (miniupnpd pid $MINIUPNPD_PID)"
 
+  st_step "8. faults: a request held by a frozen miniupnpd fails when it is killed; the lan link down and up at each end"
+  local held side ms
+  "$SELF" freeze-igd --state-dir "$STATE_DIR" || st_fail "freeze-igd"
+  ( nsx "$LAN_NS" timeout 20 "$upnpc" -u "$ROOTDESC_URL" -s >"$STATE_DIR/selftest.held" 2>&1 ) &
+  held=$!
+  "$SELF" wait-requests --state-dir "$STATE_DIR" 1 10 >/dev/null || { kill -CONT "$MINIUPNPD_PID"; st_fail "no request reached the frozen router"; }
+  ms=$EPOCHREALTIME
+  "$SELF" kill-igd --state-dir "$STATE_DIR" || st_fail "kill-igd"
+  if wait "$held"; then cat "$STATE_DIR/selftest.held"; st_fail "upnpc succeeded against a killed router"; fi
+  echo "    held request failed $(ms_since "$ms") ms after kill-igd was started: $(grep -m1 -i 'no valid\|error' "$STATE_DIR/selftest.held")"
+  rm -f "$STATE_DIR/selftest.held"
+  "$SELF" start-igd --state-dir "$STATE_DIR" || st_fail "start-igd"
+  load_env
+  nsx "$LAN_NS" timeout 20 "$upnpc" -u "$ROOTDESC_URL" -s >/dev/null 2>&1 || st_fail "upnpc -s after start-igd"
+  for side in lan igd; do
+    "$SELF" link-down --state-dir "$STATE_DIR" "$side" || st_fail "link-down $side"
+    ms=$EPOCHREALTIME
+    if nsx "$LAN_NS" timeout 20 "$upnpc" -u "$ROOTDESC_URL" -s >/dev/null 2>&1; then
+      "$SELF" link-up --state-dir "$STATE_DIR" "$side"; st_fail "upnpc -s succeeded with the link down at the $side end"
+    fi
+    echo "    link down at the $side end: upnpc -s failed after $(ms_since "$ms") ms"
+    "$SELF" link-up --state-dir "$STATE_DIR" "$side" || st_fail "link-up $side"
+    nsx "$LAN_NS" timeout 20 "$upnpc" -u "$ROOTDESC_URL" -s >/dev/null 2>&1 || st_fail "upnpc -s after link-up $side"
+  done
+  st_ok "router killed mid-request and restarted, link flapped at both ends: service back each time"
+
   printf '\n[selftest] PASS (lab %s, %ss)\n' "$LAB_ID" "$((SECONDS - t0))"
 }
 
@@ -878,6 +999,12 @@ case $CMD in
   restart-igd) ensure_netns_mount_owner; cmd_restart_igd ;;
   stop-igd) cmd_stop_igd ;;
   start-igd) ensure_netns_mount_owner; cmd_start_igd ;;
+  freeze-igd) cmd_freeze_igd ;;
+  thaw-igd) cmd_thaw_igd ;;
+  wait-requests) cmd_wait_requests "${POS[@]}" ;;
+  kill-igd) cmd_kill_igd ;;
+  link-down) cmd_link_down "${POS[@]}" ;;
+  link-up) cmd_link_up "${POS[@]}" ;;
   exec) cmd_exec "${POS[@]}" ;;
   selftest) cmd_selftest "${POS[@]}" ;;
   ""|help) usage; [[ -n $CMD ]] ;;

@@ -79,6 +79,7 @@ internal static class NativeThreads
     private static readonly SemaphoreSlim Queued = new(0);
     private static int s_idleOffers; // idle threads not yet claimed by a queued call
     private static int s_threads;
+    private static int s_running;
 
     internal static readonly TimeSpan DeferredFallback = TimeSpan.FromMilliseconds(2);
 
@@ -110,6 +111,10 @@ internal static class NativeThreads
     }
 
     internal static int ThreadCount => Volatile.Read(ref s_threads);
+
+    /// <summary>Calls queued or running, abandoned ones included (tests: the pool is idle when it is 0). A call kept for
+    /// the thread that started it counts as running: that thread is still busy.</summary>
+    internal static int InFlight => Volatile.Read(ref s_running) + Queue.Count;
 
     /// <summary>Runs the calls the caller's code started on this thread while it ran here (each may start the next).</summary>
     private static void RunDeferred()
@@ -191,11 +196,13 @@ internal static class NativeThreads
         {
             if (Queued.Wait(IdleLifetime))
             {
+                Interlocked.Increment(ref s_running); // before the dequeue: InFlight never misses a call
                 if (Queue.TryDequeue(out var work))
                 {
                     work();
                     RunDeferred();
                 }
+                Interlocked.Decrement(ref s_running);
                 Interlocked.Increment(ref s_idleOffers);
                 offered = true;
                 continue;
