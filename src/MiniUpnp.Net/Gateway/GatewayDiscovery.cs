@@ -250,7 +250,7 @@ public static class GatewayDiscovery
         }
 
         private static Task<SocketReceiveFromResult> Receive(Socket socket, byte[] buffer, CancellationToken token) =>
-            socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), token).AsTask();
+            socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), token).AsTask().Observed();
 
         /// <summary>Records an answer; a LOCATION seen for the first time gets a probe, unless it must be ignored.</summary>
         private void OnAnswer(ReadOnlySpan<byte> datagram, IPAddress responder, CancellationToken token)
