@@ -87,6 +87,10 @@ internal static class NativeThreads
 
     internal static int ThreadCount => Volatile.Read(ref s_threads);
 
+    /// <summary>Threads running a call (or about to take one): started threads not offering themselves as idle.
+    /// A snapshot, for measurements (an abandoned call keeps its thread until miniupnpc gives up).</summary>
+    internal static int BusyThreads => Math.Max(0, Volatile.Read(ref s_threads) - Volatile.Read(ref s_idleOffers));
+
     private static bool TryClaimIdleThread()
     {
         int idle = Volatile.Read(ref s_idleOffers);
