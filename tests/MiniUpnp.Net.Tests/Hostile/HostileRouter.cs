@@ -210,7 +210,8 @@ internal sealed class HostileRouter : IDisposable
             }
             else if (isDescription)
             {
-                byte[] xml = (_case.Description is { } d && hostile) ? d(this) : Encoding.UTF8.GetBytes(ValidDescription());
+                // A description case serves its description to every member: SOAP members then run on what it named.
+                byte[] xml = _case.Description is { } d ? d(this) : Encoding.UTF8.GetBytes(ValidDescription());
                 await exchange.WriteAsync(HostileExchange.Response(200, "OK", xml)).ConfigureAwait(false);
             }
             else
