@@ -27,6 +27,9 @@ internal sealed class Cell
 
     internal HostileRouter Router { get; }
 
+    /// <summary>The token every async member is given (cancelled by the cancellation pass).</summary>
+    internal CancellationToken Token { get; init; }
+
     /// <summary>Set by members that find how many native calls a listing may make (for its bound).</summary>
     internal int Calls { get; set; } = 1;
 
@@ -45,7 +48,7 @@ internal sealed class Cell
     }
 
     internal async Task<UpnpGateway> OpenAsync() =>
-        await UpnpGateway.OpenAsync(new Uri(Router.DescriptionUrl), Options()).ConfigureAwait(false);
+        await UpnpGateway.OpenAsync(new Uri(Router.DescriptionUrl), Options(), Token).ConfigureAwait(false);
 
     /// <summary>A faithful UPnP with the router's IGD selected (Python keeps what it got even when selectigd fails).</summary>
     internal UPnP Faithful(bool select = true)
@@ -105,8 +108,8 @@ internal static class HostileMembers
         return call(u);
     }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private static Func<Cell, Task<object?>> A(Func<UpnpGateway, Task<object?>> call) => async cell =>
-        await call(await cell.OpenAsync().ConfigureAwait(false)).ConfigureAwait(false);
+    private static Func<Cell, Task<object?>> A(Func<UpnpGateway, CancellationToken, Task<object?>> call) => async cell =>
+        await call(await cell.OpenAsync().ConfigureAwait(false), cell.Token).ConfigureAwait(false);
 
     private static TimeSpan FaithfulSoap(HostileCase c, Cell _) => NativeExchange(c) + NativeExchange(c) + Slack;
     private static TimeSpan AsyncSoap(HostileCase c, Cell _) => OperationTimeout * 2 + Slack;
@@ -155,58 +158,58 @@ internal static class HostileMembers
 
         // ---- async layer: discovery and opening
         new("A.GatewayDiscovery.DiscoverAsync", MemberKind.Discover,
-            async cell => await GatewayDiscovery.DiscoverAsync(cell.Options()).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
+            async cell => await GatewayDiscovery.DiscoverAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
         new("A.UpnpGateway.DiscoverAsync", MemberKind.Discover,
-            async cell => await UpnpGateway.DiscoverAsync(cell.Options()).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
+            async cell => await UpnpGateway.DiscoverAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
         new("A.DiscoverAsync(desc)", MemberKind.Description,
-            async cell => await GatewayDiscovery.DiscoverAsync(cell.Options()).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
+            async cell => await GatewayDiscovery.DiscoverAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
         new("A.OpenAsync", MemberKind.Description, async cell => await cell.OpenAsync().ConfigureAwait(false), (_, _) => OperationTimeout + Slack),
         new("A.OpenOrDiscoverAsync", MemberKind.Description,
-            async cell => await GatewayDiscovery.OpenOrDiscoverAsync(new Uri(cell.Router.DescriptionUrl), cell.Options()).ConfigureAwait(false),
+            async cell => await GatewayDiscovery.OpenOrDiscoverAsync(new Uri(cell.Router.DescriptionUrl), cell.Options(), cell.Token).ConfigureAwait(false),
             (_, _) => RememberedUrlTimeout + DiscoveryTimeout + Slack),
 
         // ---- async layer: SOAP (each opens the gateway first: one description fetch within OperationTimeout)
-        new("A.CheckStateAsync", MemberKind.Control, A(async g => await g.CheckStateAsync()), AsyncSoap),
-        new("A.GetExternalAddressAsync", MemberKind.Control, A(async g => await g.GetExternalAddressAsync()), AsyncSoap),
-        new("A.GetStatusAsync", MemberKind.Control, A(async g => await g.GetStatusAsync()), AsyncSoap),
+        new("A.CheckStateAsync", MemberKind.Control, A(async (g, t) => await g.CheckStateAsync(t)), AsyncSoap),
+        new("A.GetExternalAddressAsync", MemberKind.Control, A(async (g, t) => await g.GetExternalAddressAsync(t)), AsyncSoap),
+        new("A.GetStatusAsync", MemberKind.Control, A(async (g, t) => await g.GetStatusAsync(t)), AsyncSoap),
         new("A.AddMappingAsync", MemberKind.Control,
-            A(async g => { await g.AddMappingAsync(PortMappingProtocol.Tcp, 4000, 4000, TimeSpan.FromHours(1), "hostile", Client); return null; }), AsyncSoap),
+            A(async (g, t) => { await g.AddMappingAsync(PortMappingProtocol.Tcp, 4000, 4000, TimeSpan.FromHours(1), "hostile", Client, cancellationToken: t); return null; }), AsyncSoap),
         new("A.AddAnyMappingAsync", MemberKind.Control,
-            A(async g => await g.AddAnyMappingAsync(PortMappingProtocol.Tcp, 4000, 4000, TimeSpan.FromHours(1), "hostile", Client)), AsyncSoap),
+            A(async (g, t) => await g.AddAnyMappingAsync(PortMappingProtocol.Tcp, 4000, 4000, TimeSpan.FromHours(1), "hostile", Client, cancellationToken: t)), AsyncSoap),
         new("A.DeleteMappingAsync", MemberKind.Control,
-            A(async g => { await g.DeleteMappingAsync(PortMappingProtocol.Tcp, 4000); return null; }), AsyncSoap),
+            A(async (g, t) => { await g.DeleteMappingAsync(PortMappingProtocol.Tcp, 4000, cancellationToken: t); return null; }), AsyncSoap),
         new("A.DeleteMappingRangeAsync", MemberKind.Control,
-            A(async g => { await g.DeleteMappingRangeAsync(PortMappingProtocol.Tcp, 4000, 4010); return null; }), AsyncSoap),
-        new("A.GetMappingAsync", MemberKind.Control, A(async g => await g.GetMappingAsync(PortMappingProtocol.Tcp, 4000)), AsyncSoap),
+            A(async (g, t) => { await g.DeleteMappingRangeAsync(PortMappingProtocol.Tcp, 4000, 4010, cancellationToken: t); return null; }), AsyncSoap),
+        new("A.GetMappingAsync", MemberKind.Control, A(async (g, t) => await g.GetMappingAsync(PortMappingProtocol.Tcp, 4000, cancellationToken: t)), AsyncSoap),
         // Listings: one OperationTimeout per native call; the number of calls is the layer's stated bound.
-        new("A.ListMappingsAsync(Bulk)", MemberKind.Control, A(async g => await g.ListMappingsAsync(PortMappingListMethod.Bulk)),
+        new("A.ListMappingsAsync(Bulk)", MemberKind.Control, A(async (g, t) => await g.ListMappingsAsync(PortMappingListMethod.Bulk, cancellationToken: t)),
             (_, _) => OperationTimeout * (1 + 2 * (UpnpGateway.MaxListedMappings / 1000 + 1)) + Slack),
-        new("A.ListMappingsAsync(EntryByEntry)", MemberKind.Control, A(async g => await g.ListMappingsAsync(PortMappingListMethod.EntryByEntry)),
+        new("A.ListMappingsAsync(EntryByEntry)", MemberKind.Control, A(async (g, t) => await g.ListMappingsAsync(PortMappingListMethod.EntryByEntry, cancellationToken: t)),
             (_, _) => OperationTimeout * (3 + UpnpGateway.MaxListedMappings) + Slack),
-        new("A.ListMappingsAsync(Automatic)", MemberKind.Control, A(async g => await g.ListMappingsAsync()),
+        new("A.ListMappingsAsync(Automatic)", MemberKind.Control, A(async (g, t) => await g.ListMappingsAsync(cancellationToken: t)),
             (_, _) => OperationTimeout * (4 + 2 * (UpnpGateway.MaxListedMappings / 1000 + 1) + UpnpGateway.MaxListedMappings) + Slack),
-        new("A.GetFirewallStatusAsync", MemberKind.Control, A(async g => await g.GetFirewallStatusAsync()), AsyncSoap),
+        new("A.GetFirewallStatusAsync", MemberKind.Control, A(async (g, t) => await g.GetFirewallStatusAsync(t)), AsyncSoap),
         new("A.AddPinholeAsync", MemberKind.Control,
-            A(async g => await g.AddPinholeAsync(PortMappingProtocol.Tcp, 4000, TimeSpan.FromHours(1), Client6)), AsyncSoap),
-        new("A.UpdatePinholeAsync", MemberKind.Control, A(async g => { await g.UpdatePinholeAsync(7, TimeSpan.FromHours(1)); return null; }), AsyncSoap),
-        new("A.DeletePinholeAsync", MemberKind.Control, A(async g => { await g.DeletePinholeAsync(7); return null; }), AsyncSoap),
-        new("A.CheckPinholeWorkingAsync", MemberKind.Control, A(async g => await g.CheckPinholeWorkingAsync(7)), AsyncSoap),
-        new("A.LeaseMappingAsync+Dispose", MemberKind.Control, A(async g =>
+            A(async (g, t) => await g.AddPinholeAsync(PortMappingProtocol.Tcp, 4000, TimeSpan.FromHours(1), Client6, cancellationToken: t)), AsyncSoap),
+        new("A.UpdatePinholeAsync", MemberKind.Control, A(async (g, t) => { await g.UpdatePinholeAsync(7, TimeSpan.FromHours(1), cancellationToken: t); return null; }), AsyncSoap),
+        new("A.DeletePinholeAsync", MemberKind.Control, A(async (g, t) => { await g.DeletePinholeAsync(7, cancellationToken: t); return null; }), AsyncSoap),
+        new("A.CheckPinholeWorkingAsync", MemberKind.Control, A(async (g, t) => await g.CheckPinholeWorkingAsync(7, cancellationToken: t)), AsyncSoap),
+        new("A.LeaseMappingAsync+Dispose", MemberKind.Control, A(async (g, t) =>
         {
             var options = new PortMappingLeaseOptions(PortMappingProtocol.Tcp, 4000)
             {
                 InternalClient = Client, MaxPortAttempts = 2, DisposeTimeout = DisposeTimeout, LeaseDuration = TimeSpan.FromHours(1),
             };
-            await using var lease = await g.LeaseMappingAsync(options);
+            await using var lease = await g.LeaseMappingAsync(options, cancellationToken: t);
             return lease.ExternalEndPoint;
         }), (_, _) => OperationTimeout * 8 + DisposeTimeout + Slack),
-        new("A.LeasePinholeAsync+Dispose", MemberKind.Control, A(async g =>
+        new("A.LeasePinholeAsync+Dispose", MemberKind.Control, A(async (g, t) =>
         {
             var options = new PinholeLeaseOptions(PortMappingProtocol.Tcp, 4000)
             {
                 InternalClient = Client6, DisposeTimeout = DisposeTimeout, LeaseDuration = TimeSpan.FromHours(1),
             };
-            await using var lease = await g.LeasePinholeAsync(options);
+            await using var lease = await g.LeasePinholeAsync(options, cancellationToken: t);
             return lease.UniqueId;
         }), (_, _) => OperationTimeout * 4 + DisposeTimeout + Slack),
     };

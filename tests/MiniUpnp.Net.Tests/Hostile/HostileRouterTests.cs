@@ -96,14 +96,44 @@ public sealed class HostileRouterTests
         Assert.That(failures, Is.Empty, "outcomes outside their bound:\n" + string.Join("\n", failures));
     }
 
-    private static async Task<Outcome> RunCellAsync(HostileCase c, Member m, IPAddress lan, string closedUrl, string foreignUrl, bool measureMemory)
+    /// <summary>
+    /// Every member of the async layer against routers that hold it (silent HTTP, a silent SSDP responder), with a token
+    /// cancelled after 300 ms: each must end with <see cref="OperationCanceledException"/> within 300 ms + the slack.
+    /// </summary>
+    [Test]
+    public async Task EveryAsyncMemberHonoursItsToken()
+    {
+        LabEnvironment.Require();
+        var lan = IPAddress.Parse(LabEnvironment.LanAddr);
+        var silent = HostileCorpus.All.Single(c => c.Name == "http-silent");
+        var mute = HostileCorpus.All.Single(c => c.Name == "ssdp-no-reply");
+        var outcomes = await Task.WhenAll(HostileMembers.All.Where(m => !m.Faithful).Select(m =>
+            RunCellAsync(m.Kind == MemberKind.Discover ? mute : silent, m, lan, "http://127.0.0.1:9/", "http://127.0.0.1:9/",
+                measureMemory: false, cancelAfter: TimeSpan.FromMilliseconds(300))));
+        var sb = new StringBuilder("Cancellation after 300 ms:\n");
+        foreach (var o in outcomes.OrderBy(o => o.Member, StringComparer.Ordinal))
+        {
+            sb.AppendLine($"{o.Member,-36} {o.Case,-16} {o.Result,-28} {o.Elapsed.TotalMilliseconds,6:0} ms (bound {o.Bound.TotalMilliseconds:0})"
+                          + (o.Failure is null ? "" : "  FAIL: " + o.Failure));
+        }
+        TestContext.Out.WriteLine(sb);
+        Assert.That(outcomes.Where(o => o.Failure is not null).Select(o => $"{o.Member}: {o.Failure}"), Is.Empty, sb.ToString());
+    }
+
+    private static async Task<Outcome> RunCellAsync(HostileCase c, Member m, IPAddress lan, string closedUrl, string foreignUrl, bool measureMemory,
+        TimeSpan? cancelAfter = null)
     {
         // SSDP answers come from our own LAN address (one lab address) and may name another (the igd's).
         var address = c.Layer == HostileLayer.Ssdp ? lan : IPAddress.Loopback;
         var target = m.Kind == MemberKind.Control ? HostileTarget.Control : HostileTarget.Description;
         using var router = new HostileRouter(c, target, address, closedUrl, foreignUrl, withMinissdpd: m.Name.StartsWith("F.Discover", StringComparison.Ordinal));
-        var cell = new Cell(router);
-        var bound = m.Bound(c, cell);
+        using var cancel = new CancellationTokenSource();
+        var cell = new Cell(router) { Token = cancel.Token };
+        var bound = cancelAfter is { } after ? after + HostileMembers.Slack : m.Bound(c, cell);
+        if (cancelAfter is { } delay)
+        {
+            cancel.CancelAfter(delay);
+        }
         Progress($"start {c.Name} × {m.Name}");
         using var memory = measureMemory ? new MemoryWatch() : null;
         var watch = Stopwatch.StartNew();
@@ -159,6 +189,10 @@ public sealed class HostileRouterTests
             failure = $"took {elapsed.TotalSeconds:0.00} s, bound {bound.TotalSeconds:0.00} s";
         }
         failure ??= c.Expect?.Invoke(m.Name, value);
+        if (cancelAfter is not null && failure is null && result != "Canceled")
+        {
+            failure = $"ended with {result}, not a cancellation";
+        }
         var (rss, vm) = memory?.Peak() ?? (null, null);
         Progress($"end {c.Name} × {m.Name}");
         return new Outcome(c.Name, m.Name, result, elapsed, bound, failure, rss, vm);
