@@ -251,6 +251,27 @@ internal static class HostileCorpus
             Hold = TimeSpan.FromSeconds(10),
             Heavy = true,
         });
+        // Unusual but valid framings: every layer must take them (the async layer's own description fetch included).
+        cases.Add(new("http-chunked-valid", HostileLayer.Http, "a valid answer in chunks of 7 bytes, with a chunk extension")
+        {
+            Http = async x =>
+            {
+                byte[] body = ValidBody(x);
+                var sb = new StringBuilder("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+                for (int i = 0; i < body.Length; i += 7)
+                {
+                    int n = Math.Min(7, body.Length - i);
+                    sb.Append(n.ToString("x", CultureInfo.InvariantCulture)).Append(";ext=1\r\n").Append(Encoding.UTF8.GetString(body, i, n)).Append("\r\n");
+                }
+                await x.WriteAsync(sb.Append("0\r\n\r\n").ToString());
+            },
+            Expect = MustOpen,
+        });
+        cases.Add(new("http-no-content-length", HostileLayer.Http, "a valid answer without Content-Length, ended by closing")
+        {
+            Http = x => x.WriteAsync(HostileExchange.Response(200, "OK", ValidBody(x), contentLength: false)),
+            Expect = MustOpen,
+        });
         cases.Add(new("http-404", HostileLayer.Http, "404 Not Found with an HTML body")
         {
             Http = x => x.WriteAsync(HostileExchange.Response(404, "Not Found", B("<html><body>no</body></html>"))),
@@ -422,6 +443,14 @@ internal static class HostileCorpus
         });
         return cases;
     }
+
+    private static byte[] ValidBody(HostileExchange x) => x.Action.Length == 0
+        ? B(Descriptions.Igd("/ctl/IPConn", "/ctl/CmnIfCfg", "/ctl/IP6FCtl"))
+        : Soap.Normal(x.Action, x.Body).Item2;
+
+    /// <summary>A valid framing: the async layer must open the gateway.</summary>
+    private static string? MustOpen(string member, object? value) =>
+        member == "A.OpenAsync" && value is not UpnpGateway ? "a valid description in this framing was refused" : null;
 
     /// <summary>Set by the test: http://&lt;another lab address&gt;:&lt;closed port&gt;.</summary>
     internal static string LabClosedBase { get; set; } = "http://127.0.0.2:9";
