@@ -4,7 +4,8 @@ using System.Net;
 namespace MiniUpnp.Net;
 
 /// <summary>
-/// Reads one root description with miniupnpc and, when asked, finds the gateway's state exactly as
+/// Fetches one root description (<see cref="DescriptionFetch"/>: size cap and deadline), reads it with miniupnpc's
+/// parser and, when asked, finds the gateway's state exactly as
 /// <c>UPNP_GetValidIGD</c> does for one device (miniupnpc.c, 2.3.3): the first WAN connection service, then the
 /// second one swapped into first place, each checked with <c>UPNPIGD_IsConnected</c> and
 /// <c>UPNP_GetExternalIPAddress</c> + <c>addr_is_reserved</c>. Blocking: run it through <see cref="NativeCall"/>.
