@@ -158,6 +158,9 @@ internal sealed class HostileRouter : IDisposable
     internal string? MinissdpdSocket { get; }
     internal int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>False: a plain IGD until armed (a router that turns hostile while a lease runs).</summary>
+    internal bool Armed { get; set; } = true;
+
     /// <summary>The root description URL a member is given (a closed port when the case refuses connections to it).</summary>
     internal string DescriptionUrl => _case.Refuse && _target == HostileTarget.Description
         ? $"http://{Host}:{ClosedPort}/rootDesc.xml"
@@ -203,7 +206,8 @@ internal sealed class HostileRouter : IDisposable
             string action = Regex.Match(head, "SOAPAction:\\s*\"?[^#\"]*#([A-Za-z]+)", RegexOptions.IgnoreCase).Groups[1].Value;
             var exchange = new HostileExchange(socket, stream, path, action, body, _stop.Token);
             bool isDescription = action.Length == 0;
-            bool hostile = (isDescription ? HostileTarget.Description : HostileTarget.Control) == _target;
+            bool armed = Armed;
+            bool hostile = armed && (isDescription ? HostileTarget.Description : HostileTarget.Control) == _target;
             if (hostile && _case.Http is { } http)
             {
                 await http(exchange).ConfigureAwait(false);
@@ -211,7 +215,7 @@ internal sealed class HostileRouter : IDisposable
             else if (isDescription)
             {
                 // A description case serves its description to every member: SOAP members then run on what it named.
-                byte[] xml = _case.Description is { } d ? d(this) : Encoding.UTF8.GetBytes(ValidDescription());
+                byte[] xml = _case.Description is { } d && armed ? d(this) : Encoding.UTF8.GetBytes(ValidDescription());
                 await exchange.WriteAsync(HostileExchange.Response(200, "OK", xml)).ConfigureAwait(false);
             }
             else
@@ -269,7 +273,7 @@ internal sealed class HostileRouter : IDisposable
     /// <summary>A plain IGD:2 description; <paramref name="controlBase"/> replaces the control URLs' host part.</summary>
     internal string ValidDescription(string? controlBase = null)
     {
-        string ctl = controlBase ?? (_case.Refuse && _target == HostileTarget.Control ? $"http://{Host}:{ClosedPort}" : "");
+        string ctl = controlBase ?? (_case.Refuse && _target == HostileTarget.Control && Armed ? $"http://{Host}:{ClosedPort}" : "");
         return Descriptions.Igd(ctl + "/ctl/IPConn", ctl + "/ctl/CmnIfCfg", ctl + "/ctl/IP6FCtl");
     }
 

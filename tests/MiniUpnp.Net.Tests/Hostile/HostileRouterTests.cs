@@ -138,6 +138,112 @@ public sealed class HostileRouterTests
         Assert.That(outcomes.Where(o => o.Failure is not null).Select(o => $"{o.Member}: {o.Failure}"), Is.Empty, sb.ToString());
     }
 
+    /// <summary>
+    /// Leases that run while their router turns hostile: a lease starts on a plain IGD, the router then takes on each
+    /// HTTP, description and SOAP case for a few check intervals, and the lease is disposed. Its checks, renewals and
+    /// restores must fail quietly (events, not exceptions on other threads), and the dispose must end within
+    /// <see cref="GatewayLeaseOptions.DisposeTimeout"/>.
+    /// </summary>
+    [Test]
+    public async Task LeasesSurviveARouterTurningHostile()
+    {
+        LabEnvironment.Require();
+        var unobserved = new ConcurrentQueue<string>();
+        EventHandler<UnobservedTaskExceptionEventArgs> onUnobserved = (_, e) => unobserved.Enqueue("unobserved task exception: " + e.Exception.InnerException);
+        TaskScheduler.UnobservedTaskException += onUnobserved;
+        var lines = new ConcurrentBag<string>();
+        try
+        {
+            using var gate = new SemaphoreSlim(32); // mostly waiting out the hostile period
+            await Task.WhenAll(HostileCorpus.All.Where(c => c.Layer != HostileLayer.Ssdp).SelectMany(c => new[] { false, true }.Select(async pinhole =>
+            {
+                await gate.WaitAsync();
+                try
+                {
+                    lines.Add(await RunLeaseAsync(c, pinhole));
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })));
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= onUnobserved;
+        }
+        string table = "Leases on a router turning hostile (case, lease, events, dispose time / bound):\n"
+            + string.Join("\n", lines.OrderBy(l => l, StringComparer.Ordinal));
+        TestContext.Out.WriteLine(table);
+        var failures = lines.Where(l => l.Contains("FAIL", StringComparison.Ordinal)).Concat(unobserved).ToList();
+        Assert.That(failures, Is.Empty, table);
+    }
+
+    private static async Task<string> RunLeaseAsync(HostileCase c, bool pinhole)
+    {
+        using var router = new HostileRouter(c, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false)
+        {
+            Armed = false,
+        };
+        var events = new ConcurrentQueue<string>();
+        GatewayLease lease;
+        try
+        {
+            lease = await StartLeaseAsync(await new Cell(router).OpenAsync(), pinhole);
+        }
+        catch (Exception e)
+        {
+            return $"{c.Name,-32} {(pinhole ? "pinhole" : "mapping"),-8}  FAIL: the lease did not start on the plain router: {e.GetType().Name} {e.Message}";
+        }
+        lease.Lost += (_, e) => events.Enqueue("lost");
+        lease.Restored += (_, e) => events.Enqueue("restored");
+        lease.Changed += (_, e) => events.Enqueue("changed");
+        router.Armed = true;
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var status = lease.Status;
+        var watch = Stopwatch.StartNew();
+        string? failure = null;
+        try
+        {
+            await lease.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (Exception e)
+        {
+            failure = $"dispose threw {e.GetType().Name}: {e.Message}";
+        }
+        var bound = HostileMembers.DisposeTimeout + HostileMembers.Slack;
+        if (failure is null && watch.Elapsed > bound)
+        {
+            failure = $"dispose took {watch.Elapsed.TotalSeconds:0.00} s";
+        }
+        string kinds = string.Join(",", events.GroupBy(e => e).Select(g => $"{g.Key}×{g.Count()}"));
+        return $"{c.Name,-32} {(pinhole ? "pinhole" : "mapping"),-8} {status,-10} [{kinds}] dispose {watch.Elapsed.TotalMilliseconds:0} ms / {bound.TotalMilliseconds:0}"
+               + (failure is null ? "" : "  FAIL: " + failure);
+    }
+
+    private static async Task<GatewayLease> StartLeaseAsync(UpnpGateway gateway, bool pinhole)
+    {
+        if (pinhole)
+        {
+            return await gateway.LeasePinholeAsync(new PinholeLeaseOptions(PortMappingProtocol.Tcp, 4000)
+            {
+                InternalClient = IPAddress.Parse("fd00::2"), LeaseDuration = TimeSpan.FromSeconds(2), CheckInterval = TimeSpan.FromMilliseconds(500),
+                RetryDelay = TimeSpan.FromMilliseconds(250), MaxRetryDelay = TimeSpan.FromSeconds(1), DisposeTimeout = HostileMembers.DisposeTimeout,
+            });
+        }
+        else
+        {
+            return await gateway.LeaseMappingAsync(new PortMappingLeaseOptions(PortMappingProtocol.Tcp, 4000)
+            {
+                InternalClient = IPAddress.Loopback, LeaseDuration = TimeSpan.FromSeconds(2), CheckInterval = TimeSpan.FromMilliseconds(500),
+                RetryDelay = TimeSpan.FromMilliseconds(250), MaxRetryDelay = TimeSpan.FromSeconds(1), DisposeTimeout = HostileMembers.DisposeTimeout,
+            });
+        }
+    }
+
     private static async Task<Outcome> RunCellAsync(HostileCase c, Member m, IPAddress lan, string closedUrl, string foreignUrl, bool measureMemory,
         TimeSpan? cancelAfter = null)
     {
