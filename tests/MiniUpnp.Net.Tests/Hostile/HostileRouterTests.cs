@@ -69,6 +69,7 @@ public sealed class HostileRouterTests
         TaskScheduler.UnobservedTaskException += onUnobserved;
         AppDomain.CurrentDomain.UnhandledException += onUnhandled;
         var outcomes = new ConcurrentBag<Outcome>();
+        Directory.CreateDirectory(Path.Combine(TestPaths.RepoRoot, "artifacts", "hostile"));
         File.Delete(Path.Combine(TestPaths.RepoRoot, "artifacts", "hostile", "progress.txt"));
         var total = Stopwatch.StartNew();
         try
