@@ -420,12 +420,9 @@ public static class GatewayDiscovery
         internal void Receive(CancellationToken token)
         {
             var any = _socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
-            var receive = _socket.ReceiveFromAsync(Buffer, SocketFlags.None, new IPEndPoint(any, 0), token).AsTask();
             // A receive cancelled when the search ends finishes faulted (an OperationCanceledException), not cancelled:
-            // observe it, or the finalizer reports it to TaskScheduler.UnobservedTaskException after every search.
-            receive.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            Pending = receive;
+            // observed, or the finalizer would report it to TaskScheduler.UnobservedTaskException after every search.
+            Pending = _socket.ReceiveFromAsync(Buffer, SocketFlags.None, new IPEndPoint(any, 0), token).AsTask().Observed();
         }
 
         internal async Task<string?> SendAsync(IPEndPoint target, IReadOnlyList<string> searchTargets, CancellationToken token)

@@ -4,7 +4,8 @@ using System.Net;
 namespace MiniUpnp.Net;
 
 /// <summary>
-/// Reads one root description with miniupnpc and, when asked, finds the gateway's state exactly as
+/// Fetches one root description (<see cref="DescriptionFetch"/>: size cap and deadline), reads it with miniupnpc's
+/// parser and, when asked, finds the gateway's state exactly as
 /// <c>UPNP_GetValidIGD</c> does for one device (miniupnpc.c, 2.3.3): the first WAN connection service, then the
 /// second one swapped into first place, each checked with <c>UPNPIGD_IsConnected</c> and
 /// <c>UPNP_GetExternalIPAddress</c> + <c>addr_is_reserved</c>. Blocking: run it through <see cref="NativeCall"/>.
@@ -19,18 +20,29 @@ internal static class IgdProbe
 
     /// <summary>Fetches and parses <paramref name="rootUrl"/>; with <paramref name="checkState"/>, also asks the
     /// router for its connection status and external address (one or two SOAP calls per WAN service).</summary>
-    internal static Result Probe(string rootUrl, bool checkState, bool allowForeignAddresses)
+    /// <remarks>
+    /// The fetch is <see cref="DescriptionFetch"/> (managed, at most 256 KiB, ends by <paramref name="fetchTimeout"/>,
+    /// <see cref="DescriptionFetch.DefaultTimeout"/> when null); the parse is miniupnpc's, as in
+    /// <c>UPNP_GetIGDFromUrl</c>: <c>parserootdesc</c>, then <c>GetUPNPUrls</c> with the URL and scope 0. The local
+    /// address is that of the fetch's connection, as <c>miniwget_getaddr</c> reports it.
+    /// </remarks>
+    internal static Result Probe(string rootUrl, bool checkState, bool allowForeignAddresses, TimeSpan? fetchTimeout = null)
     {
+        var fetched = DescriptionFetch.Fetch(new Uri(rootUrl), fetchTimeout ?? DescriptionFetch.DefaultTimeout);
+        if (fetched.Body is null || fetched.LocalAddress is null)
+        {
+            return Fail($"the root description could not be fetched: {fetched.Failure}");
+        }
+        if (fetched.Body.Length == 0)
+        {
+            // Also: an empty span reaches parserootdesc as a NULL buffer, and minixml then reads address 0.
+            return Fail("the root description is empty");
+        }
         using var urls = new SafeUrlsHandle();
         var data = new IGDdatas();
-        if (Miniupnpc.UPNP_GetIGDFromUrl(rootUrl, urls, data, out string lanaddr) == 0)
-        {
-            return Fail("the root description could not be fetched");
-        }
-        if (!IPAddress.TryParse(lanaddr, out var localAddress))
-        {
-            return Fail($"no usable local address towards the router ('{lanaddr}')");
-        }
+        Miniupnpc.parserootdesc(fetched.Body, data);
+        Miniupnpc.GetUPNPUrls(urls, data, rootUrl, 0);
+        var localAddress = fetched.LocalAddress;
         bool isIgd = data.CIF.servicetype.StartsWith(CifPrefix, StringComparison.Ordinal);
         var first = Read(rootUrl, urls, data, localAddress);
         if (!isIgd)

@@ -112,6 +112,10 @@ internal static class NativeThreads
 
     internal static int ThreadCount => Volatile.Read(ref s_threads);
 
+    /// <summary>Threads running a call (or about to take one): started threads not offering themselves as idle.
+    /// A snapshot, for measurements (an abandoned call keeps its thread until miniupnpc gives up).</summary>
+    internal static int BusyThreads => Math.Max(0, Volatile.Read(ref s_threads) - Volatile.Read(ref s_idleOffers));
+
     /// <summary>Calls queued or running, abandoned ones included (tests: the pool is idle when it is 0). A call kept for
     /// the thread that started it counts as running: that thread is still busy.</summary>
     internal static int InFlight => Volatile.Read(ref s_running) + Queue.Count;

@@ -125,8 +125,8 @@ public sealed class UpnpGateway
         OpenAsync(rootDescriptionUrl, null, cancellationToken);
 
     /// <summary>
-    /// Reopens a gateway from a remembered root-description URL, without SSDP: one description fetch, parsed and
-    /// checked by miniupnpc (<c>UPNP_GetIGDFromUrl</c>), nothing more. The state is not asked for
+    /// Reopens a gateway from a remembered root-description URL, without SSDP: one description fetch (at most 256 KiB,
+    /// ending by the operation timeout), parsed and checked by miniupnpc as <c>UPNP_GetIGDFromUrl</c> does, nothing more. The state is not asked for
     /// (<see cref="GatewayState.NotChecked"/>); see <see cref="CheckStateAsync"/>. For a fallback to discovery when
     /// the URL is stale, use <see cref="GatewayDiscovery.OpenOrDiscoverAsync"/>.
     /// </summary>
@@ -144,8 +144,10 @@ public sealed class UpnpGateway
         string url = CheckRootUrl(rootDescriptionUrl, nameof(rootDescriptionUrl));
         options ??= new GatewayDiscoveryOptions();
         options.Validate();
-        var probe = await NativeCall.RunAsync(() => IgdProbe.Probe(url, checkState: false, options.AllowForeignAddresses),
-            options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        // The fetch's own deadline is the caller's: an abandoned open stops reading when its caller stopped waiting.
+        var timeout = options.OperationTimeout;
+        var probe = await NativeCall.RunAsync(() => IgdProbe.Probe(url, checkState: false, options.AllowForeignAddresses, timeout),
+            timeout, cancellationToken).ConfigureAwait(false);
         return FromProbe(probe, url, options);
     }
 
@@ -375,6 +377,14 @@ public sealed class UpnpGateway
     /// calls <c>GetGenericPortMappingEntry</c> once per mapping; <see cref="PortMappingListMethod.Automatic"/> takes the
     /// bulk way on IGDv2 and falls back to the other when the router does not have it.
     /// </summary>
+    /// <remarks>
+    /// Bounds (docs/reliability.md): every native call waits at most <see cref="OperationTimeout"/>. Entry by entry
+    /// first asks the router's count, then asks for at most that count + 16 entries (<see cref="MaxListedMappings"/>
+    /// when the router gives no count): a router that answers every index cannot keep the listing going. In bulk, at
+    /// most 5 pages per protocol. The whole listing therefore makes a bounded number of calls; to bound its total
+    /// time, cancel <paramref name="cancellationToken"/>. Each bulk page is parsed by miniupnpc in native memory,
+    /// whatever its size (this layer keeps at most <see cref="MaxListedMappings"/> entries of it).
+    /// </remarks>
     /// <param name="method">How to list.</param>
     /// <param name="cancellationToken">Stops waiting (checked between calls, too).</param>
     /// <returns>The mappings, at most <see cref="MaxListedMappings"/> (a listing stops there).</returns>
@@ -448,8 +458,9 @@ public sealed class UpnpGateway
     private async Task<IReadOnlyList<PortMappingEntry>> ListEntryByEntryAsync(CancellationToken cancellationToken)
     {
         var igd = _igd;
+        int limit = await EntryLimitAsync(cancellationToken).ConfigureAwait(false);
         var entries = new List<PortMappingEntry>();
-        for (int i = 0; i < MaxListedMappings; i++)
+        for (int i = 0; i < limit; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             string index = Check.Text(i);
@@ -474,6 +485,28 @@ public sealed class UpnpGateway
         }
         return entries;
     }
+
+    /// <summary>
+    /// How many entries an entry-by-entry listing asks for: the router's own count (<c>GetPortMappingNumberOfEntries</c>)
+    /// plus <see cref="EntryCountMargin"/> for mappings added meanwhile, or <see cref="MaxListedMappings"/> when the
+    /// router has no count (IGDv2 dropped the action: miniupnpd answers 401) or gives a larger one. A router that
+    /// answers every index (miniupnpc's own loop would never end) is thus asked at most that many times.
+    /// </summary>
+    private async Task<int> EntryLimitAsync(CancellationToken cancellationToken)
+    {
+        var igd = _igd;
+        var (r, count) = await Native(() =>
+        {
+            int code = Miniupnpc.UPNP_GetPortMappingNumberOfEntries(igd.ControlUrl, igd.ServiceType, out uint n);
+            return (code, n);
+        }, cancellationToken).ConfigureAwait(false);
+        return r == Miniupnpc.UPNPCOMMAND_SUCCESS && count < MaxListedMappings - EntryCountMargin
+            ? (int)count + EntryCountMargin
+            : MaxListedMappings;
+    }
+
+    /// <summary>Entries asked for beyond the router's count in an entry-by-entry listing.</summary>
+    internal const int EntryCountMargin = 16;
 
     // ------------------------------------------------------------------ leases
 

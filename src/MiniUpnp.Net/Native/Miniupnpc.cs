@@ -119,7 +119,7 @@ public static unsafe partial class Miniupnpc
     public static void parserootdesc(ReadOnlySpan<byte> buffer, IGDdatas data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        fixed (byte* b = buffer)
+        fixed (byte* b = &MemoryMarshal.GetReference(NonNull(buffer)))
         fixed (Interop.IGDdatas* d = &data.Value)
         {
             NativeMethods.parserootdesc(b, buffer.Length, d);
@@ -266,11 +266,17 @@ public static unsafe partial class Miniupnpc
     {
         ArgumentNullException.ThrowIfNull(pdata);
         pdata.FreeList();
-        fixed (byte* b = buffer)
+        fixed (byte* b = &MemoryMarshal.GetReference(NonNull(buffer)))
         {
             NativeMethods.ParsePortListing(b, buffer.Length, pdata);
         }
     }
+
+    // An empty span pins to a null pointer, and minixml reads its buffer before it looks at the size (address 0, a
+    // crash): give the parsers a real buffer (one NUL byte), with the caller's length, 0.
+    private static readonly byte[] EmptyDocument = new byte[1];
+
+    private static ReadOnlySpan<byte> NonNull(ReadOnlySpan<byte> buffer) => buffer.IsEmpty ? EmptyDocument : buffer;
 
     /// <summary>Frees the entries of a listing (C <c>FreePortListing</c>); the handle stays usable.</summary>
     /// <param name="pdata">The listing; null is allowed.</param>

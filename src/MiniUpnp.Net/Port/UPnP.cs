@@ -17,6 +17,15 @@ namespace MiniUpnp.Net;
 /// <see cref="IDisposable"/>, may be used from several threads at once, and throws
 /// <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>. Like Python's module, <see cref="SelectIgd"/>
 /// follows whatever LOCATION a device announced; the async layer is stricter.
+/// <para>
+/// Bounds (docs/reliability.md): every member blocks for as long as miniupnpc does, and no longer than Python's
+/// would: each HTTP exchange up to 3 s to connect, then up to 5 s per receive, a wait that restarts on every byte (a
+/// router that drips its answer holds the call for as long as it drips); <see cref="Discover"/> first asks
+/// minissdpd, up to 3 s per device type, then waits its discovery delay. Replies are read whole in native memory
+/// (a router announcing a 2 GB Content-Length gets 2 GB of address space reserved for the call). Results are the
+/// router's, unchecked, as in Python (a description that is not an IGD is selected; a port of 99999 is returned).
+/// Callers that need a deadline or validated values use the async layer (<see cref="UpnpGateway"/>).
+/// </para>
 /// </remarks>
 public sealed class UPnP : IDisposable
 {

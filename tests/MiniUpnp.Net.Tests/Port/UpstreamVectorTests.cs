@@ -91,6 +91,17 @@ public class UpstreamVectorTests
         "</p:PortMappingList>";
 
     [Test]
+    public void EmptyDocumentsParseToNothingInsteadOfReadingAddressZero()
+    {
+        var data = new IGDdatas();
+        Miniupnpc.parserootdesc(ReadOnlySpan<byte>.Empty, data);
+        Assert.That(data.first.controlurl, Is.Empty);
+        using var listing = new SafePortListingHandle();
+        Miniupnpc.ParsePortListing(Array.Empty<byte>(), listing);
+        Assert.That(listing.Entries, Is.Empty);
+    }
+
+    [Test]
     public void ParsePortListingGivesUpstreamsExpectedEntries()
     {
         using var listing = new SafePortListingHandle();
