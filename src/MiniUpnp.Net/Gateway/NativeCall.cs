@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -27,6 +28,50 @@ internal static class NativeCall
         {
             return Task.FromCanceled<T>(cancellationToken);
         }
+        return Start(call, tracker).WaitAsync(timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="RunAsync{T}(Func{T}, TimeSpan, CancellationToken, InFlightCalls)"/>, once one of <paramref name="slots"/> is free: the slot is held until the native call
+    /// itself ends (an abandoned call keeps it), so that no more than the slots' count of calls ever reach one router.
+    /// The wait for a slot counts in <paramref name="timeout"/>.
+    /// </summary>
+    /// <exception cref="TimeoutException">No slot came free, or the call took longer, within <paramref name="timeout"/>.</exception>
+    internal static async Task<T> RunAsync<T>(SemaphoreSlim slots, Func<T> call, TimeSpan timeout, CancellationToken cancellationToken,
+        InFlightCalls? tracker = null)
+    {
+        long start = Stopwatch.GetTimestamp();
+        if (!await slots.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TimeoutException($"The router was busy with other calls of this process for {timeout.TotalMilliseconds:0} ms.");
+        }
+        Task<T> running;
+        try
+        {
+            running = Start(() =>
+            {
+                try
+                {
+                    return call();
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            }, tracker);
+        }
+        catch
+        {
+            slots.Release();
+            throw;
+        }
+        var left = timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - Stopwatch.GetElapsedTime(start);
+        return await running.WaitAsync(left < TimeSpan.Zero ? TimeSpan.Zero : left, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues <paramref name="call"/> on a native-call thread; the task ends when the call does.</summary>
+    private static Task<T> Start<T>(Func<T> call, InFlightCalls? tracker)
+    {
         // The awaiting code resumes on the native-call thread itself (no RunContinuationsAsynchronously): handing it to
         // the thread pool would cost a second thread wake-up per call, which on a busy machine is the largest cost
         // after the router's own. That thread only runs it up to the caller's next await (or posts it to the caller's
@@ -49,7 +94,7 @@ internal static class NativeCall
         // Nobody may be left to observe an abandoned call's exception: observe it here.
         running.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return running.WaitAsync(timeout, cancellationToken);
+        return running;
     }
 }
 

@@ -500,6 +500,10 @@ public sealed class UpnpGateway
             int code = Miniupnpc.UPNP_GetPortMappingNumberOfEntries(igd.ControlUrl, igd.ServiceType, out uint n);
             return (code, n);
         }, cancellationToken).ConfigureAwait(false);
+        if (r == Miniupnpc.UPNPCOMMAND_HTTP_ERROR)
+        {
+            ThrowIfFailed(r); // no answer at all: asking for each entry would only fail again, one timeout each
+        }
         return r == Miniupnpc.UPNPCOMMAND_SUCCESS && count < MaxListedMappings - EntryCountMargin
             ? (int)count + EntryCountMargin
             : MaxListedMappings;
@@ -653,7 +657,7 @@ public sealed class UpnpGateway
     // ------------------------------------------------------------------ helpers
 
     private Task<T> Native<T>(Func<T> call, CancellationToken cancellationToken) =>
-        NativeCall.RunAsync(call, OperationTimeout, cancellationToken, _calls);
+        NativeCall.RunAsync(RouterSlots.For(ControlUrl), call, OperationTimeout, cancellationToken, _calls);
 
     private IgdDescription RequireFirewall() => SupportsPinholes
         ? _igd

@@ -32,6 +32,10 @@ internal sealed class FakeIgd : IDisposable
     private readonly ConcurrentQueue<string> _actions = new();
     private readonly ConcurrentQueue<string> _searches = new();
     private TaskCompletionSource _hang = CompletedHang();
+    private int _requests;
+
+    /// <summary>HTTP requests received (description fetches and SOAP calls), answered or not.</summary>
+    internal int Requests => Volatile.Read(ref _requests);
     private int _nextPinhole = 1;
 
     internal FakeIgd(IPAddress? address = null)
@@ -200,6 +204,7 @@ internal sealed class FakeIgd : IDisposable
             {
                 var stream = client.GetStream();
                 var (head, body) = await ReadRequestAsync(stream);
+                Interlocked.Increment(ref _requests);
                 if (Down)
                 {
                     return; // close without an answer

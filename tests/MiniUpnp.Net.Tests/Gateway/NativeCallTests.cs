@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using NUnit.Framework;
@@ -79,5 +80,28 @@ public class NativeCallTests
         var call = NativeCall.RunAsync(() => release.Wait(TimeSpan.FromSeconds(10)), Timeout.InfiniteTimeSpan, cts.Token);
         Assert.ThrowsAsync<TaskCanceledException>(async () => await call);
         release.Set();
+    }
+
+    [Test]
+    public async Task AtMostFourCallsReachOneRouterAndAHungOneHoldsNoMoreThreads()
+    {
+        using var igd = new FakeIgd();
+        var gateway = await UpnpGateway.OpenAsync(igd.RootUrl, new GatewayDiscoveryOptions { OperationTimeout = TimeSpan.FromMilliseconds(300) });
+        int before = igd.Requests;
+        using (igd.Hang())
+        {
+            var watch = Stopwatch.StartNew();
+            var calls = Enumerable.Range(0, 10).Select(_ => gateway.GetStatusAsync()).ToArray();
+            foreach (var call in calls)
+            {
+                Assert.ThrowsAsync<TimeoutException>(async () => await call);
+            }
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "every caller got its timeout, slot or not");
+            await Task.Delay(200);
+            Assert.That(igd.Requests - before, Is.EqualTo(RouterSlots.PerRouter), "the hung router got four requests, not ten");
+        }
+        // The hang is over: the abandoned calls end, their slots come free, and the gateway works again.
+        var status = await gateway.GetStatusAsync();
+        Assert.That(status, Is.Not.Null);
     }
 }

@@ -225,9 +225,11 @@ internal sealed partial record ProcessResources(string[] Descriptors, long Nativ
             {
                 continue; // closed while we looked
             }
-            if (target is null || target == ownDirectory)
+            if (target is null || target == ownDirectory || target.EndsWith(".pdb", StringComparison.Ordinal))
             {
-                continue; // the enumeration's own descriptor
+                // The enumeration's own descriptor; a symbol file the runtime opened to put line numbers in an
+                // exception's stack trace (it keeps it open, once per assembly)
+                continue;
             }
             int bracket = target.IndexOf(":[", StringComparison.Ordinal);
             list.Add($"{Path.GetFileName(path)}->{(bracket > 0 ? target[..bracket] : target)}");
