@@ -35,12 +35,20 @@ internal static class DescriptionFetch
 
     internal static Result Fetch(Uri url, TimeSpan timeout)
     {
-        using var deadline = new CancellationTokenSource(timeout);
+        var deadline = new Deadline(timeout);
         try
         {
-            return FetchCore(url, deadline.Token);
+            return FetchCore(url, deadline);
+        }
+        catch (TimeoutException)
+        {
+            return new Result(null, null, $"no complete answer within {timeout.TotalMilliseconds:0} ms");
         }
         catch (OperationCanceledException)
+        {
+            return new Result(null, null, $"no complete answer within {timeout.TotalMilliseconds:0} ms");
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
         {
             return new Result(null, null, $"no complete answer within {timeout.TotalMilliseconds:0} ms");
         }
@@ -54,14 +62,29 @@ internal static class DescriptionFetch
         }
     }
 
-    private static Result FetchCore(Uri url, CancellationToken token)
+    /// <summary>
+    /// The end of the whole exchange. The fetch runs on a native-call thread with plain blocking sockets, each wait
+    /// bounded by what is left (poll for the connect, SO_RCVTIMEO / SO_SNDTIMEO for the rest): no asynchronous socket
+    /// machinery, whose thread hops and first-use costs are most of a fetch from a router on the LAN.
+    /// </summary>
+    private readonly struct Deadline
+    {
+        private readonly long _end;
+
+        internal Deadline(TimeSpan timeout) => _end = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+
+        /// <summary>Milliseconds left (at least 1); <see cref="TimeoutException"/> when none are.</summary>
+        internal int LeftMs()
+        {
+            double left = (_end - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency;
+            return left < 1 ? throw new TimeoutException() : (int)Math.Min(left, int.MaxValue);
+        }
+    }
+
+    private static Result FetchCore(Uri url, Deadline token)
     {
         string host = url.HostNameType == UriHostNameType.IPv6 ? url.Host.Trim('[', ']') : url.IdnHost;
-        EndPoint endPoint = IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, url.Port) : new DnsEndPoint(host, url.Port);
-        using var socket = address is null
-            ? new Socket(SocketType.Stream, ProtocolType.Tcp)
-            : new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        socket.ConnectAsync(endPoint, token).AsTask().GetAwaiter().GetResult();
+        using var socket = Connect(host, url.Port, token);
         var local = ((IPEndPoint)socket.LocalEndPoint!).Address;
         if (local.IsIPv4MappedToIPv6)
         {
@@ -193,16 +216,70 @@ internal static class DescriptionFetch
         return null;
     }
 
-    private static void Send(Socket socket, byte[] data, CancellationToken token)
+    /// <summary>A connected blocking socket, or <see cref="TimeoutException"/> / <see cref="SocketException"/>.</summary>
+    private static Socket Connect(string host, int port, Deadline deadline)
     {
-        for (int sent = 0; sent < data.Length;)
+        if (!IPAddress.TryParse(host, out var address))
         {
-            sent += socket.SendAsync(data.AsMemory(sent), SocketFlags.None, token).AsTask().GetAwaiter().GetResult();
+            // A name, not an address (rare in a LOCATION): resolved and connected by the runtime, within what is left.
+            var named = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                using var cancel = new CancellationTokenSource(deadline.LeftMs());
+                named.ConnectAsync(new DnsEndPoint(host, port), cancel.Token).AsTask().GetAwaiter().GetResult();
+                return named;
+            }
+            catch
+            {
+                named.Dispose();
+                throw;
+            }
+        }
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Blocking = false;
+            try
+            {
+                socket.Connect(new IPEndPoint(address, port));
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                // poll() (not select(): no FD_SETSIZE limit) until connected, refused, or out of time.
+                if (!socket.Poll(TimeSpan.FromMilliseconds(deadline.LeftMs()), SelectMode.SelectWrite) && !socket.Poll(0, SelectMode.SelectError))
+                {
+                    throw new TimeoutException();
+                }
+                int error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                if (error != 0)
+                {
+                    throw new SocketException(error);
+                }
+            }
+            socket.Blocking = true;
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
     }
 
-    private static int Receive(Socket socket, Memory<byte> into, CancellationToken token) =>
-        socket.ReceiveAsync(into, SocketFlags.None, token).AsTask().GetAwaiter().GetResult();
+    private static void Send(Socket socket, byte[] data, Deadline deadline)
+    {
+        for (int sent = 0; sent < data.Length;)
+        {
+            socket.SendTimeout = deadline.LeftMs();
+            sent += socket.Send(data.AsSpan(sent), SocketFlags.None);
+        }
+    }
+
+    private static int Receive(Socket socket, Memory<byte> into, Deadline deadline)
+    {
+        socket.ReceiveTimeout = deadline.LeftMs();
+        return socket.Receive(into.Span, SocketFlags.None);
+    }
 
     private static string Printable(string text)
     {
