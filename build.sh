@@ -22,7 +22,7 @@ usage() {
                        prints executions, corpus and crashes per harness, fails on a crash
   generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
   build                native + the .NET solution
-  pack                 NuGet packages in artifacts/packages/: MiniUpnp.Net and one runtime package per RID built
+  pack                 NuGet packages in artifacts/packages/: MiniUpnp.Net, the upnpc-net tool, one runtime package per RID built
   test                 build, then run upstream's C tests (CTest) and the NUnit tests; prints "N passed, N failed, N skipped"
   test --sanitize      the sanitizer round: the ASan + UBSan build and its CTest, then the NUnit suite with the lab (root)
                        against that library, ASan's runtime preloaded; fails on any sanitizer report (docs/sanitizers.md)
