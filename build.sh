@@ -239,7 +239,7 @@ verb_test() {
   fi
   if ! "${runner[@]}" dotnet test "$ROOT/tests/MiniUpnp.Net.Tests" -c "$CONFIGURATION" --no-build -nologo \
          --logger "trx;LogFileName=nunit.trx" --logger "console;verbosity=normal" \
-         --results-directory "$results" -- "RunConfiguration.DotNetHostPath=$results/dotnet-testhost"; then
+         --results-directory "$results"; then
     status=1
   fi
   if [ -n "$lab_id" ]; then
