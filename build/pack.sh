@@ -3,6 +3,8 @@
 #   MiniUpnp.Net.<version>.nupkg (+ .snupkg)       the managed library (net8.0, net10.0), depending on every runtime
 #                                                  package below with its exact version
 #   MiniUpnp.Net.Native.<rid>.<version>.nupkg     runtimes/<rid>/native/libminiupnpc.{so,dll,dylib}, one per RID
+#   MiniUpnp.Net.Tool.<version>.nupkg             the upnpc-net .NET tool, carrying runtimes/<rid>/native/ of every
+#                                                  runtime package above
 #
 # Packs every RID whose library is in artifacts/native/<rid>/ (built by ./build.sh native --rid RID, or
 # build/cross.sh all); the host's RID is required. A release must have all seven (CI sets MINIUPNPNET_REQUIRED_RIDS):
@@ -89,6 +91,24 @@ dotnet pack "$MANAGED" "${common[@]}" \
   "-p:MiniUpnpNativeRids=$(IFS=,; echo "${rids[*]}" | sed 's/,/%3B/g')" \
   "-p:RestoreAdditionalProjectSources=$OUT" \
   -p:IncludeHostNativeLibrary=false -p:ContinuousIntegrationBuild=true
+
+# The tool carries its dependencies in the package (a .NET tool has no package dependencies): packed with the same
+# runtime packages as MiniUpnp.Net, its publish output holds runtimes/<rid>/native/ for every RID above (deps.json
+# picks the file at run time), and not the packing machine's library.
+say "pack: MiniUpnp.Net.Tool (upnpc-net, with runtimes/{$(IFS=,; echo "${rids[*]}")}/native/ from the runtime packages)"
+dotnet pack "$ROOT/src/MiniUpnp.Net.Tool/MiniUpnp.Net.Tool.csproj" "${common[@]}" \
+  "-p:MiniUpnpNativeRids=$(IFS=,; echo "${rids[*]}" | sed 's/,/%3B/g')" \
+  "-p:RestoreAdditionalProjectSources=$OUT" \
+  -p:IncludeHostNativeLibrary=false -p:ContinuousIntegrationBuild=true
+tool_pkg="$OUT/MiniUpnp.Net.Tool.$VERSION.nupkg"
+[ -f "$tool_pkg" ] || die "no $tool_pkg"
+listing=$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$tool_pkg")
+for rid in "${rids[@]}"; do
+  grep -qx "tools/net10.0/any/runtimes/$rid/native/$(lib_name "$rid")" <<<"$listing" ||
+    die "$(basename "$tool_pkg") lacks tools/net10.0/any/runtimes/$rid/native/$(lib_name "$rid")"
+done
+! grep -qE '^tools/net10.0/any/[^/]*miniupnpc[^/]*\.(so|dll|dylib)$' <<<"$listing" ||
+  die "$(basename "$tool_pkg") carries a RID-less native library (the packing machine's)"
 
 say "pack: $(( $(date +%s) - start )) s"
 for f in "$OUT"/MiniUpnp.Net*."$VERSION".nupkg "$OUT"/MiniUpnp.Net*."$VERSION".snupkg; do

@@ -5,7 +5,8 @@
 #      (packageSourceMapping: MiniUpnp.Net* can come from nowhere else; other packages, such as the ILCompiler, from
 #      the normal feed), into a package cache of its own under artifacts/ from which our packages are removed first;
 #   2. `dotnet run` (JIT): strupnperror(718) and parserootdesc on upstream's testdesc/new_LiveBox_desc.xml;
-#   3. `dotnet publish -r <host rid> -p:PublishAot=true`: no IL2xxx/IL3xxx warning may mention MiniUpnp, then the
+#   3. `dotnet tool install MiniUpnp.Net.Tool` from the same feed: upnpc-net runs miniupnpc from its own runtimes/;
+#   4. `dotnet publish -r <host rid> -p:PublishAot=true`: no IL2xxx/IL3xxx warning may mention MiniUpnp, then the
 #      native executable must pass the same checks.
 # Prints "consume: PASS" or "consume: FAIL ..." and exits non-zero on failure.
 #
@@ -174,6 +175,20 @@ run_jit() {
 }
 step "dotnet run (JIT)" run_jit || true
 grep '^consumer: ' "$LOG" | sed 's/^/    /' || true
+
+# The tool: `dotnet tool install` from the same feed; it must run miniupnpc from its own runtimes/<rid>/native/ (the
+# runtime package's library, not one copied from the packing machine). A description URL nobody serves on loopback
+# gets upnpc's own answer, which only a loaded miniupnpc gives.
+tool_run() {
+  local store out
+  dotnet tool install MiniUpnp.Net.Tool --version "$version" --tool-path "$(native_path "$WORK/tool")" \
+    --configfile "$(native_path "$WORK/NuGet.config")" || return 1
+  store="$WORK/tool/.store/miniupnp.net.tool/$version/miniupnp.net.tool/$version/tools"
+  ls "$store"/*/any/runtimes/"$rid"/native/ || return 1
+  out=$("$WORK/tool/upnpc-net$(exe_suffix "$rid")" -u http://127.0.0.1:9/rootDesc.xml -s 2>&1); echo "$out"
+  grep -q 'No valid UPNP Internet Gateway Device found' <<<"$out"
+}
+step "dotnet tool install MiniUpnp.Net.Tool $version, then upnpc-net runs miniupnpc from its runtimes/$rid/native/" tool_run || true
 
 if [ $aot = 1 ]; then
   publish_aot() {

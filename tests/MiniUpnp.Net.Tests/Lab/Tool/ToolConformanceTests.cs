@@ -103,8 +103,12 @@ public class ToolConformanceTests
         new("-u http://{igd}:1/rootDesc.xml -s"),
     ];
 
+    // NotUnderSanitizers: "upnpc -l" compares uptimes within 3 s, and under ASan upnpc-net starts about 1 s slower.
+    // (The uptime upnpc-net prints is read after its start and a 2 s discovery that follow upnpc's run: 2-3 s later
+    // normally, 4 s with ASan's runtime, beyond TickTolerance.)
     private static IEnumerable<TestCaseData> CaseData() =>
-        Cases.Select(c => new TestCaseData(c).SetName($"upnpc {c.CommandLine}"));
+        Cases.Select(c => new TestCaseData(c).SetName($"upnpc {c.CommandLine}"))
+            .Select(d => d.TestName == "upnpc -l" ? d.SetCategory("NotUnderSanitizers") : d);
 
     [TestCaseSource(nameof(CaseData))]
     public void PrintsWhatUpnpcPrints(UpnpcCase testCase)
