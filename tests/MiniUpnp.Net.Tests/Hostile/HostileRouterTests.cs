@@ -76,6 +76,17 @@ public sealed class HostileRouterTests
         {
             Assert.That(HostileCorpus.All, Has.Count.GreaterThanOrEqualTo(40));
             var cells = (from c in HostileCorpus.All from m in HostileMembers.All where m.IsRelevant(c) select (Case: c, Member: m)).ToList();
+            if (UnderSanitizers)
+            {
+                // The sanitizer round looks for memory errors, not times: two cases whose cost is miniupnpc's own CPU
+                // work (a header scan quadratic in 2 MB, a 2 GB realloc) take minutes under ASan in the faithful port.
+                // They run, with their bounds, in the ordinary round.
+                var slow = cells.Where(x => x.Member.Name.StartsWith("F.", StringComparison.Ordinal)
+                    && x.Case.Name is "http-huge-headers" or "http-huge-content-length").ToList();
+                TestContext.Out.WriteLine($"under the sanitizers, not run here ({slow.Count} cells, run in the ordinary round): "
+                    + string.Join(", ", slow.Select(x => $"{x.Case.Name} × {x.Member.Name}")));
+                cells = cells.Except(slow).ToList();
+            }
 
             // Light cells concurrently (bounded), heavy ones alone with the process's memory watched.
             using var gate = new SemaphoreSlim(12);
@@ -115,6 +126,10 @@ public sealed class HostileRouterTests
         var failures = outcomes.Where(o => o.Failure is not null).Select(o => $"{o.Case} × {o.Member}: {o.Failure}").Concat(unobserved).ToList();
         Assert.That(failures, Is.Empty, "outcomes outside their bound:\n" + string.Join("\n", failures));
     }
+
+    /// <summary>True in <c>./build.sh test --sanitize</c>: the test host runs with AddressSanitizer's runtime preloaded.</summary>
+    private static bool UnderSanitizers =>
+        (Environment.GetEnvironmentVariable("LD_PRELOAD") ?? string.Empty).Contains("libasan", StringComparison.Ordinal);
 
     /// <summary>
     /// Every member of the async layer against routers that hold it (silent HTTP, a silent SSDP responder), with a token
