@@ -208,6 +208,23 @@ count_trx() {
   TOTAL_SKIPPED=$(( TOTAL_SKIPPED + $(xml_count "$f" Counters total) - $(xml_count "$f" Counters executed) ))
 }
 
+# The lab's lan namespace for a test run: created empty; the test process runs in it ("${runner[@]}") and the NUnit
+# fixture builds the rest of the lab around it (tests/lab/lab.sh up --id ID), or adopts one built beforehand. Sets the
+# caller's lab_id and runner (declared local there); the EXIT trap removes the lab if the run is interrupted.
+lab_lan_open() { # ID-PREFIX
+  lab_id="$1$$"
+  ip netns add "mu-$lab_id-lan" && ip -n "mu-$lab_id-lan" link set lo up
+  trap "'$ROOT/tests/lab/lab.sh' down --id '$lab_id' >/dev/null 2>&1; ip netns del 'mu-$lab_id-lan' 2>/dev/null || true" EXIT
+  runner=(ip netns exec "mu-$lab_id-lan" env "MINIUPNPNET_LAB_ID=$lab_id")
+}
+
+lab_lan_close() {
+  [ -n "$lab_id" ] || return 0
+  "$ROOT/tests/lab/lab.sh" down --id "$lab_id" >/dev/null 2>&1 || true
+  ip netns del "mu-$lab_id-lan" 2>/dev/null || true
+  trap - EXIT
+}
+
 verb_test() {
   if [ "${1:-}" = --sanitize ]; then shift; verb_test_sanitize "$@"; return; fi
   [ -f /etc/debian_version ] && ensure_packages $PKGS_TEST
@@ -229,10 +246,7 @@ verb_test() {
   local runner=() lab_id=""
   if lab_possible; then
     build_python_reference
-    lab_id="t$$"
-    ip netns add "mu-$lab_id-lan" && ip -n "mu-$lab_id-lan" link set lo up
-    trap "'$ROOT/tests/lab/lab.sh' down --id '$lab_id' >/dev/null 2>&1; ip netns del 'mu-$lab_id-lan' 2>/dev/null || true" EXIT
-    runner=(ip netns exec "mu-$lab_id-lan" env "MINIUPNPNET_LAB_ID=$lab_id")
+    lab_lan_open t
     say "test: NUnit (MiniUpnp.Net.Tests), lab id $lab_id"
   else
     say "test: NUnit (MiniUpnp.Net.Tests) without the lab: $(lab_unavailable_reason)"
@@ -242,11 +256,7 @@ verb_test() {
          --results-directory "$results"; then
     status=1
   fi
-  if [ -n "$lab_id" ]; then
-    "$ROOT/tests/lab/lab.sh" down --id "$lab_id" >/dev/null 2>&1 || true
-    ip netns del "mu-$lab_id-lan" 2>/dev/null || true
-    trap - EXIT
-  fi
+  lab_lan_close
   local trx
   for trx in "$results"/*.trx; do [ -f "$trx" ] && count_trx "$trx"; done
   if cross_host; then
@@ -324,10 +334,7 @@ verb_test_sanitize() {
   local runner=() lab_id=""
   if lab_possible; then
     build_python_reference
-    lab_id="s$$"
-    ip netns add "mu-$lab_id-lan" && ip -n "mu-$lab_id-lan" link set lo up
-    trap "'$ROOT/tests/lab/lab.sh' down --id '$lab_id' >/dev/null 2>&1; ip netns del 'mu-$lab_id-lan' 2>/dev/null || true" EXIT
-    runner=(ip netns exec "mu-$lab_id-lan" env "MINIUPNPNET_LAB_ID=$lab_id")
+    lab_lan_open s
     # The lab is built here, before the test host starts, so that lab.sh, ip, nft and miniupnpd start without the
     # sanitizer preload (they are not what is checked); the fixture adopts it through MINIUPNPNET_LAB_ENV. If this
     # fails, the fixture tries itself (and under CI=true the lab tests fail when it cannot).
@@ -368,11 +375,7 @@ verb_test_sanitize() {
          --results-directory "$results" -- "RunConfiguration.DotNetHostPath=$results/dotnet-testhost"; then
     status=1
   fi
-  if [ -n "$lab_id" ]; then
-    "$ROOT/tests/lab/lab.sh" down --id "$lab_id" >/dev/null 2>&1 || true
-    ip netns del "mu-$lab_id-lan" 2>/dev/null || true
-    trap - EXIT
-  fi
+  lab_lan_close
   local trx
   for trx in "$results"/*.trx; do [ -f "$trx" ] && count_trx "$trx"; done
   collect_sanitizer_reports "$reports"
