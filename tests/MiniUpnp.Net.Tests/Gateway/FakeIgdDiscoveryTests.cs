@@ -14,7 +14,10 @@ namespace MiniUpnp.Net.Tests.Gateway;
 /// </summary>
 public class FakeIgdDiscoveryTests
 {
-    internal static GatewayDiscoveryOptions LoopbackOnly(FakeIgd igd, TimeSpan? timeout = null)
+    internal static GatewayDiscoveryOptions LoopbackOnly(FakeIgd igd, TimeSpan? timeout = null) => LoopbackOnly(timeout, igd);
+
+    /// <summary>A search that sends only to the fakes' SSDP ports on loopback (none: searches nothing).</summary>
+    internal static GatewayDiscoveryOptions LoopbackOnly(TimeSpan? timeout, params FakeIgd[] igds)
     {
         var options = new GatewayDiscoveryOptions
         {
@@ -24,7 +27,10 @@ public class FakeIgdDiscoveryTests
             Timeout = timeout ?? TimeSpan.FromSeconds(3),
             OperationTimeout = TimeSpan.FromSeconds(3),
         };
-        options.UnicastTargets.Add(igd.SsdpEndPoint);
+        foreach (var igd in igds)
+        {
+            options.UnicastTargets.Add(igd.SsdpEndPoint);
+        }
         return options;
     }
 

@@ -30,17 +30,8 @@ public class FakeIgdLeaseTests
     // Loopback only: a lease that searches for its router again (RediscoverWhenUnreachable) searches nothing else.
     private static GatewayDiscoveryOptions LoopbackOptions(params FakeIgd[] igds)
     {
-        var options = new GatewayDiscoveryOptions
-        {
-            OperationTimeout = TimeSpan.FromSeconds(2),
-            Timeout = TimeSpan.FromMilliseconds(500),
-            SearchMulticast = false,
-            SearchDefaultGateways = false,
-        };
-        foreach (var igd in igds)
-        {
-            options.UnicastTargets.Add(igd.SsdpEndPoint);
-        }
+        var options = FakeIgdDiscoveryTests.LoopbackOnly(TimeSpan.FromMilliseconds(500), igds);
+        options.OperationTimeout = TimeSpan.FromSeconds(2);
         return options;
     }
 
