@@ -387,9 +387,9 @@ public abstract class GatewayLease : IAsyncDisposable
     }
 
     /// <summary>
-    /// The router's description read again from its URL; once that has failed twice in a row (and
-    /// <see cref="GatewayLeaseOptions.RediscoverWhenUnreachable"/>), an SSDP search for the same device, which may be
-    /// back on another port or address.
+    /// The router's description read again from its URL; when that fails after an earlier failure (the check or renewal
+    /// that found the router unreachable, or a previous restore) and <see cref="GatewayLeaseOptions.RediscoverWhenUnreachable"/>
+    /// is on, an SSDP search for the same device, which may be back on another port or address.
     /// </summary>
     private async Task<UpnpGateway> ReopenAsync(UpnpGateway current, GatewayDiscoveryOptions options, CancellationToken stop)
     {
