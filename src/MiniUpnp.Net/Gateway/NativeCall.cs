@@ -187,7 +187,10 @@ internal static class NativeThreads
         internal Deferred(Action work)
         {
             Work = work;
-            _fallback = new Timer(static state => ((Deferred)state!).Fallback(), this, DeferredFallback, Timeout.InfiniteTimeSpan);
+            // Created stopped, started once the field is set: a timer started in its constructor can fire (on a loaded
+            // machine, after DeferredFallback) before the assignment, and Fallback would find no timer to dispose.
+            _fallback = new Timer(static state => ((Deferred)state!).Fallback(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _fallback.Change(DeferredFallback, Timeout.InfiniteTimeSpan);
         }
 
         internal Action Work { get; }
