@@ -40,16 +40,10 @@ internal static class DescriptionFetch
         {
             return FetchCore(url, deadline);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException
+            or SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock })
         {
-            return new Result(null, null, $"no complete answer within {timeout.TotalMilliseconds:0} ms");
-        }
-        catch (OperationCanceledException)
-        {
-            return new Result(null, null, $"no complete answer within {timeout.TotalMilliseconds:0} ms");
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
-        {
+            // The deadline (ours, the name resolution's token, or a socket timeout set from it) ran out.
             return new Result(null, null, $"no complete answer within {timeout.TotalMilliseconds:0} ms");
         }
         catch (SocketException e)
@@ -112,38 +106,9 @@ internal static class DescriptionFetch
             used += n;
             headerEnd = buffer.AsSpan(0, used).IndexOf("\r\n\r\n"u8);
         }
-        string header = Encoding.Latin1.GetString(buffer, 0, headerEnd);
-        string[] lines = header.Split("\r\n");
-        string[] status = lines[0].Split(' ', 3);
-        if (status.Length < 2 || !status[0].StartsWith("HTTP/1.", StringComparison.Ordinal) || status[1] != "200")
+        if (ReadHeader(buffer.AsSpan(0, headerEnd), out long contentLength, out bool chunked) is { } unusable)
         {
-            return new Result(null, local, $"the answer is not HTTP 200 ('{Printable(lines[0])}')");
-        }
-        long contentLength = -1;
-        bool chunked = false;
-        foreach (string line in lines)
-        {
-            int colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0)
-            {
-                continue;
-            }
-            string name = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
-            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
-            {
-                if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out contentLength))
-                {
-                    return new Result(null, local, $"the Content-Length '{Printable(value)}' is not a number");
-                }
-                if (contentLength > MaxBodyBytes)
-                {
-                    return new Result(null, local, $"the description is {contentLength} bytes, more than the {MaxBodyBytes} accepted");
-                }
-            }
-            else if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
-            {
-                chunked = value.Contains("chunked", StringComparison.OrdinalIgnoreCase);
-            }
+            return new Result(null, local, unusable);
         }
 
         // Body: the rest of the buffer (what came with the header first), until Content-Length, the end of the chunks,
@@ -179,6 +144,45 @@ internal static class DescriptionFetch
             return new Result(null, local, $"the body ends after {raw.Length} of {contentLength} bytes");
         }
         return new Result(raw[..(int)Math.Min(raw.Length, limit)].ToArray(), local, null);
+    }
+
+    /// <summary>Reads an HTTP header block (without its blank line): null when it is a 200 answer whose body can be read,
+    /// with its Content-Length (-1 when none) and whether it is chunked; else the problem.</summary>
+    internal static string? ReadHeader(ReadOnlySpan<byte> headerBlock, out long contentLength, out bool chunked)
+    {
+        contentLength = -1;
+        chunked = false;
+        string[] lines = Encoding.Latin1.GetString(headerBlock).Split("\r\n");
+        string[] status = lines[0].Split(' ', 3);
+        if (status.Length < 2 || !status[0].StartsWith("HTTP/1.", StringComparison.Ordinal) || status[1] != "200")
+        {
+            return $"the answer is not HTTP 200 ('{Printable(lines[0])}')";
+        }
+        foreach (string line in lines)
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                continue;
+            }
+            string name = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out contentLength))
+                {
+                    return $"the Content-Length '{Printable(value)}' is not a number";
+                }
+                if (contentLength > MaxBodyBytes)
+                {
+                    return $"the description is {contentLength} bytes, more than the {MaxBodyBytes} accepted";
+                }
+            }
+            else if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
+            {
+                chunked = value.Contains("chunked", StringComparison.OrdinalIgnoreCase);
+            }
+        }
+        return null;
     }
 
     /// <summary>The decoded body once the last chunk is in; null while incomplete or when broken (with the problem).</summary>

@@ -46,7 +46,7 @@ public static class GatewayDiscovery
     public static async Task<GatewayDiscoveryResult> DiscoverAsync(GatewayDiscoveryOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        options = (options ?? new GatewayDiscoveryOptions()).Clone();
+        options = options?.Clone() ?? new GatewayDiscoveryOptions(); // a private copy: the caller may change theirs
         options.Validate();
         cancellationToken.ThrowIfCancellationRequested();
         var search = new Search(options);
@@ -129,35 +129,37 @@ public static class GatewayDiscovery
             {
                 return Result(null, "nothing to search: multicast, default gateways and unicast targets are all off");
             }
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            stop.CancelAfter(_options.Timeout);
             string? sendError = null;
             using var v4 = wantIPv4 ? Listener.Open(AddressFamily.InterNetwork, _options.LocalAddress, ref sendError) : null;
             using var v6 = wantIPv6 ? Listener.Open(AddressFamily.InterNetworkV6, null, ref sendError) : null;
             var listeners = new[] { v4, v6 }.Where(l => l is not null).Select(l => l!).ToArray();
 
-            // Multicast and the configured targets first; the default gateways are looked up while the router takes its
-            // time to answer (the lab's miniupnpd: 50 ms), and searched right after.
+            // Multicast and the configured targets first, before anything else is set up: the router's answer takes
+            // 50-80 ms (the lab's miniupnpd), the rest is done meanwhile. The default gateways are looked up then, and
+            // searched right after. Sends are synchronous: a datagram is queued at once (SendTimeout bounds the rare
+            // full buffer), and the asynchronous machinery would cost a fresh process milliseconds before the first.
             var targets = new List<IPEndPoint>();
             if (_options.SearchMulticast && v4 is not null)
             {
                 targets.Add(Ssdp.MulticastEndPoint);
             }
             targets.AddRange(_options.UnicastTargets.Distinct());
-            var firstTarget = _options.SearchTargets.Take(1).ToArray();
-            sendError = await SendAsync(v4, v6, targets, firstTarget, stop.Token).ConfigureAwait(false) ?? sendError;
+            var firstTarget = new[] { _options.SearchTargets[0] };
+            sendError = Send(v4, v6, targets, firstTarget) ?? sendError;
             StartupWarmup.Start(); // while the router takes its time to answer
+            // The timeout counts from the start of the search.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            stop.CancelAfter(Max(TimeSpan.Zero, _options.Timeout - _watch.Elapsed));
             // IPv6: site-local multicast first on every interface, as miniupnpc does; link-local only in the later waves.
             var v6Interfaces = v6 is not null && _options.SearchIPv6Multicast ? Ssdp.IPv6MulticastInterfaces() : Array.Empty<int>();
             if (v6 is not null)
             {
-                sendError = await v6.SendMulticastAsync(Ssdp.SiteLocalMulticastEndPoint, v6Interfaces, firstTarget, stop.Token)
-                    .ConfigureAwait(false) ?? sendError;
+                sendError = v6.SendMulticast(Ssdp.SiteLocalMulticastEndPoint, v6Interfaces, firstTarget) ?? sendError;
             }
             if (_options.SearchDefaultGateways && v4 is not null)
             {
                 var gateways = Ssdp.DefaultGateways().Select(g => new IPEndPoint(g, Ssdp.MulticastEndPoint.Port)).Except(targets).ToList();
-                sendError = await SendAsync(v4, v6, gateways, firstTarget, stop.Token).ConfigureAwait(false) ?? sendError;
+                sendError = Send(v4, v6, gateways, firstTarget) ?? sendError;
                 targets.AddRange(gateways);
             }
             if (targets.Count == 0 && v6Interfaces.Count == 0)
@@ -213,11 +215,11 @@ public static class GatewayDiscovery
                         if (_answers == 0)
                         {
                             var all = _options.SearchTargets.ToArray();
-                            sendError ??= await SendAsync(v4, v6, targets, all, stop.Token).ConfigureAwait(false);
+                            sendError ??= Send(v4, v6, targets, all);
                             if (v6 is not null)
                             {
-                                sendError ??= await v6.SendMulticastAsync(Ssdp.SiteLocalMulticastEndPoint, v6Interfaces, all, stop.Token).ConfigureAwait(false);
-                                sendError ??= await v6.SendMulticastAsync(Ssdp.LinkLocalMulticastEndPoint, v6Interfaces, all, stop.Token).ConfigureAwait(false);
+                                sendError ??= v6.SendMulticast(Ssdp.SiteLocalMulticastEndPoint, v6Interfaces, all);
+                                sendError ??= v6.SendMulticast(Ssdp.LinkLocalMulticastEndPoint, v6Interfaces, all);
                             }
                         }
                         wave++;
@@ -244,8 +246,7 @@ public static class GatewayDiscovery
         }
 
         /// <summary>Sends each search target to each target, through the socket of the target's address family.</summary>
-        private static async Task<string?> SendAsync(Listener? v4, Listener? v6, List<IPEndPoint> targets, IReadOnlyList<string> searchTargets,
-            CancellationToken token)
+        private static string? Send(Listener? v4, Listener? v6, List<IPEndPoint> targets, IReadOnlyList<string> searchTargets)
         {
             string? error = null;
             foreach (var target in targets)
@@ -253,7 +254,7 @@ public static class GatewayDiscovery
                 var listener = target.AddressFamily == AddressFamily.InterNetworkV6 ? v6 : v4;
                 if (listener is not null)
                 {
-                    error ??= await listener.SendAsync(target, searchTargets, token).ConfigureAwait(false);
+                    error ??= listener.Send(target, searchTargets);
                 }
             }
             return error;
@@ -303,6 +304,8 @@ public static class GatewayDiscovery
                     Timeout.InfiniteTimeSpan, token);
             }
         }
+
+        private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
         private static bool NamesAddress(Uri location, IPAddress responder) =>
             location.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6
@@ -365,7 +368,7 @@ public static class GatewayDiscovery
             UpnpGateway? gateway = chosen is null
                 ? null
                 : new UpnpGateway(chosen.Result!.Description!, chosen.Result.State, chosen.Result.ExternalAddress,
-                    _options.OperationTimeout, _options.AllowForeignAddresses) { DeviceUuids = chosen.Uuids.ToArray(), DiscoveryOptions = _options.Clone() };
+                    _options.OperationTimeout, _options.AllowForeignAddresses) { DeviceUuids = chosen.Uuids.ToArray(), DiscoveryOptions = _options }; // the search's private copy, read-only from here
             var candidates = _order.Select(c => c.ToPublic()).ToArray();
             return new GatewayDiscoveryResult(gateway, candidates, reason, _watch.Elapsed, usedRememberedUrl: false);
         }
@@ -375,6 +378,9 @@ public static class GatewayDiscovery
     private sealed class Listener : IDisposable
     {
         private readonly Socket _socket;
+
+        // A send waits only when the socket's buffer is full (never seen: a search is a few datagrams).
+        private const int SendTimeoutMs = 1000;
 
         private Listener(Socket socket) => _socket = socket;
 
@@ -391,7 +397,7 @@ public static class GatewayDiscovery
             Socket? socket = null;
             try
             {
-                socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+                socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp) { SendTimeout = SendTimeoutMs };
                 if (family == AddressFamily.InterNetworkV6)
                 {
                     socket.DualMode = false;
@@ -425,14 +431,14 @@ public static class GatewayDiscovery
             Pending = _socket.ReceiveFromAsync(Buffer, SocketFlags.None, new IPEndPoint(any, 0), token).AsTask().Observed();
         }
 
-        internal async Task<string?> SendAsync(IPEndPoint target, IReadOnlyList<string> searchTargets, CancellationToken token)
+        internal string? Send(IPEndPoint target, IReadOnlyList<string> searchTargets)
         {
             string? error = null;
             foreach (string st in searchTargets)
             {
                 try
                 {
-                    await _socket.SendToAsync(Ssdp.Request(target, st), SocketFlags.None, target, token).ConfigureAwait(false);
+                    _socket.SendTo(Ssdp.Request(target, st), SocketFlags.None, target);
                 }
                 catch (SocketException e)
                 {
@@ -443,8 +449,7 @@ public static class GatewayDiscovery
         }
 
         /// <summary>IPv6 multicast goes out on one interface at a time (IPV6_MULTICAST_IF): send on each.</summary>
-        internal async Task<string?> SendMulticastAsync(IPEndPoint group, IReadOnlyList<int> interfaces, IReadOnlyList<string> searchTargets,
-            CancellationToken token)
+        internal string? SendMulticast(IPEndPoint group, IReadOnlyList<int> interfaces, IReadOnlyList<string> searchTargets)
         {
             string? error = null;
             foreach (int index in interfaces)
@@ -458,7 +463,7 @@ public static class GatewayDiscovery
                     error ??= $"choosing interface {index} for {group}: {e.Message}";
                     continue;
                 }
-                error ??= await SendAsync(group, searchTargets, token).ConfigureAwait(false);
+                error ??= Send(group, searchTargets);
             }
             return error;
         }

@@ -15,34 +15,52 @@ namespace MiniUpnp.Net;
 internal static class Ssdp
 {
     /// <summary>The SSDP multicast group and port.</summary>
-    internal static readonly IPEndPoint MulticastEndPoint = new(IPAddress.Parse("239.255.255.250"), 1900);
+    internal static readonly IPEndPoint MulticastEndPoint = new(new IPAddress(new byte[] { 239, 255, 255, 250 }), 1900);
 
     /// <summary>SSDP over IPv6, site-local scope (miniupnpc tries it first: the answer then comes from, and names, an
     /// address of site scope or wider).</summary>
-    internal static readonly IPEndPoint SiteLocalMulticastEndPoint = new(IPAddress.Parse("ff05::c"), 1900);
+    internal static readonly IPEndPoint SiteLocalMulticastEndPoint = new(IPv6Group(0x05), 1900);
 
     /// <summary>SSDP over IPv6, link-local scope (miniupnpc's second try).</summary>
-    internal static readonly IPEndPoint LinkLocalMulticastEndPoint = new(IPAddress.Parse("ff02::c"), 1900);
+    internal static readonly IPEndPoint LinkLocalMulticastEndPoint = new(IPv6Group(0x02), 1900);
+
+    // ff0s::c, built from bytes: parsing text would be the first use of the runtime's address parser in a search,
+    // milliseconds of a fresh process's start spent before its first datagram.
+    private static IPAddress IPv6Group(byte scope)
+    {
+        var bytes = new byte[16];
+        bytes[0] = 0xff;
+        bytes[1] = scope;
+        bytes[15] = 0x0c;
+        return new IPAddress(bytes);
+    }
 
     /// <summary>The largest answer read; a bigger datagram is not an SSDP answer worth parsing.</summary>
     internal const int MaxDatagram = 8192;
 
     /// <summary>MX: how long (s) a device may wait before answering a multicast search. We do not wait for it: we return
     /// on the first valid answer. 2 is what miniupnpc sends for a 2 s delay.</summary>
-    internal const int Mx = 2;
+    internal const string Mx = "2";
 
     /// <summary>An M-SEARCH request for <paramref name="searchTarget"/> addressed to <paramref name="target"/>.</summary>
     internal static byte[] Request(IPEndPoint target, string searchTarget) => Encoding.ASCII.GetBytes(
         "M-SEARCH * HTTP/1.1\r\n" +
-        $"HOST: {HostHeader(target)}\r\n" +
-        $"ST: {searchTarget}\r\n" +
+        "HOST: " + HostHeader(target) + "\r\n" +
+        "ST: " + searchTarget + "\r\n" +
         "MAN: \"ssdp:discover\"\r\n" +
-        $"MX: {Mx}\r\n" +
+        "MX: " + Mx + "\r\n" +
         "\r\n");
 
-    // "239.255.255.250:1900", "[ff05::c]:1900" (no scope id: it means nothing to the receiver).
+    private const string MulticastHost = "239.255.255.250:1900";
+
+    // "239.255.255.250:1900", "[ff05::c]:1900" (no scope id: it means nothing to the receiver). The first search's is a
+    // constant: formatting an address is code a fresh process would compile before its first datagram.
     private static string HostHeader(IPEndPoint target)
     {
+        if (target.Equals(MulticastEndPoint))
+        {
+            return MulticastHost;
+        }
         if (target.AddressFamily != AddressFamily.InterNetworkV6)
         {
             return $"{target.Address}:{target.Port}";

@@ -144,6 +144,7 @@ public sealed class UpnpGateway
         string url = CheckRootUrl(rootDescriptionUrl, nameof(rootDescriptionUrl));
         options ??= new GatewayDiscoveryOptions();
         options.Validate();
+        StartupWarmup.Start(); // on another core, alongside the fetch
         // The fetch's own deadline is the caller's: an abandoned open stops reading when its caller stopped waiting.
         var timeout = options.OperationTimeout;
         var probe = await NativeCall.RunAsync(() => IgdProbe.Probe(url, checkState: false, options.AllowForeignAddresses, timeout),
