@@ -38,6 +38,12 @@ dotnet publish "$ROOT/bench/MiniUpnp.Net.Bench" -c "$CONFIGURATION" -r "$RID" -p
   >"$OUT/dotnet-aot.log" 2>&1 || { tail -30 "$OUT/dotnet-aot.log" >&2; die "publishing the NativeAOT client failed"; }
 [ -x "$AOT_CLIENT" ] || die "missing $AOT_CLIENT"
 
+# The same client published ReadyToRun (precompiled, still on the JIT runtime): the usual way to cut a .NET app's start.
+R2R_CLIENT="$OUT/r2r/MiniUpnp.Net.Bench"
+dotnet publish "$ROOT/bench/MiniUpnp.Net.Bench" -c "$CONFIGURATION" -r "$RID" --self-contained false -p:PublishReadyToRun=true -o "$OUT/r2r" \
+  -nologo -v quiet >"$OUT/dotnet-r2r.log" 2>&1 || { tail -30 "$OUT/dotnet-r2r.log" >&2; die "publishing the ReadyToRun client failed"; }
+[ -x "$R2R_CLIENT" ] || die "missing $R2R_CLIENT"
+
 LAB_ID="bench$$"
 LAB_ID="${LAB_ID:0:12}"
 cleanup() { "$ROOT/tests/lab/lab.sh" down --id "$LAB_ID" >/dev/null 2>&1 || true; }
@@ -50,5 +56,5 @@ ENV_FILE="$("$ROOT/tests/lab/lab.sh" up --id "$LAB_ID" | tail -1)"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 say "running (results also in $OUT/results-$STAMP.json)"
 timeout 900 ip netns exec "mu-$LAB_ID-lan" /usr/bin/python3 "$ROOT/bench/bench.py" \
-  --env "$ENV_FILE" --cloop "$OUT/cloop" --dotnet-client "$DOTNET_CLIENT" --dotnet-aot-client "$AOT_CLIENT" \
+  --env "$ENV_FILE" --cloop "$OUT/cloop" --dotnet-client "$DOTNET_CLIENT" --dotnet-aot-client "$AOT_CLIENT" --dotnet-r2r-client "$R2R_CLIENT" \
   --python-ref "$ROOT/artifacts/python-ref/lib" --json "$OUT/results-$STAMP.json" | tee "$OUT/results-$STAMP.md"

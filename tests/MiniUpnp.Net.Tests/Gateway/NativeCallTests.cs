@@ -57,6 +57,30 @@ public class NativeCallTests
     }
 
     [Test]
+    public async Task SeveralCallersBlockedAtOnceAreAllHandedOver()
+    {
+        // Eight native-call threads, each blocking on a call kept for itself: the one watch thread hands each over.
+        var outer = Enumerable.Range(0, 8).Select(_ => NativeCall.RunAsync(() =>
+        {
+            int me = Environment.CurrentManagedThreadId;
+            var watch = Stopwatch.StartNew();
+            int inner = NativeCall.RunAsync(() => Environment.CurrentManagedThreadId, Timeout.InfiniteTimeSpan, CancellationToken.None)
+                .GetAwaiter().GetResult();
+            return (Me: me, Inner: inner, Waited: watch.Elapsed);
+        }, TimeSpan.FromSeconds(10), CancellationToken.None)).ToArray();
+        var results = await Task.WhenAll(outer);
+        TestContext.Out.WriteLine($"handed over after {string.Join(", ", results.Select(r => $"{r.Waited.TotalMilliseconds:0.0}"))} ms");
+        Assert.Multiple(() =>
+        {
+            foreach (var r in results)
+            {
+                Assert.That(r.Inner, Is.Not.EqualTo(r.Me), "served by another thread");
+                Assert.That(r.Waited, Is.LessThan(TimeSpan.FromSeconds(2)));
+            }
+        });
+    }
+
+    [Test]
     public async Task AnAbandonedCallEndsTheWaitAtTheTimeoutAndItsExceptionIsObserved()
     {
         using var release = new ManualResetEventSlim();
