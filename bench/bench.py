@@ -113,6 +113,8 @@ def main():
     ap.add_argument("--generic-rounds", type=int, default=int(os.environ.get("BENCH_GENERIC_ROUNDS", "1")))
     ap.add_argument("--json", help="write the raw results here")
     a = ap.parse_args()
+    if a.get_ops < 4 or a.adddel_pairs < 4:
+        ap.error("--get-ops and --adddel-pairs need at least 4 calls: a round's figure is their lower quartile")
 
     lab = read_env(a.env)
     url = lab["ROOTDESC_URL"]
@@ -175,7 +177,7 @@ def main():
                     for cl in rotated(clients, r + i):
                         times[cl.name].append(cl.ask(command(cl))["ms"])
                 for cl in clients:
-                    record(figure, cl, statistics.quantiles(times[cl.name], n=4)[0])
+                    record(figure, cl, statistics.quantiles(times[cl.name], n=4, method="inclusive")[0])
 
         log(f"get-specific: {a.rounds} rounds x {a.get_ops} calls each, interleaved call by call")
         per_call("get", a.get_ops, lambda cl: f"get 1 {EMPTY_PROBE_PORT}")

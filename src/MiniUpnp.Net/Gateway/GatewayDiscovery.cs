@@ -77,6 +77,7 @@ public static class GatewayDiscovery
             return await DiscoverAsync(options, cancellationToken).ConfigureAwait(false);
         }
 
+        StartupWarmup.Start(); // on other threads, alongside the fetch
         var watch = Stopwatch.StartNew();
         string failure;
         try
@@ -379,7 +380,8 @@ public static class GatewayDiscovery
     {
         private readonly Socket _socket;
 
-        // A send waits only when the socket's buffer is full (never seen: a search is a few datagrams).
+        // A send waits only when the socket's buffer is full (never seen: a search is a few datagrams). Sends do not
+        // watch the token: in that unseen case a wave (at most 16 targets × 16 search targets) could end late.
         private const int SendTimeoutMs = 1000;
 
         private Listener(Socket socket) => _socket = socket;

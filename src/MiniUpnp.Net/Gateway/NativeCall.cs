@@ -225,7 +225,9 @@ internal static class NativeThreads
     {
         private const int NotStarted = 0, Idle = 1, Watching = 2;
 
-        private static readonly ConcurrentQueue<Deferred> Watched = new(); // in due order: each is due the same time after it starts
+        // Nearly in due order (each is due the same time after it starts; a thread preempted between the two may enqueue
+        // a little late, and its entry is then looked at up to a period late).
+        private static readonly ConcurrentQueue<Deferred> Watched = new();
         private static readonly AutoResetEvent Wake = new(false);
         private static int s_state;
 
@@ -238,7 +240,15 @@ internal static class NativeThreads
             }
             if (Interlocked.CompareExchange(ref s_state, Watching, NotStarted) == NotStarted)
             {
-                new Thread(Run) { IsBackground = true, Name = "MiniUpnp.Net deferred-call watch" }.UnsafeStart();
+                try
+                {
+                    new Thread(Run) { IsBackground = true, Name = "MiniUpnp.Net deferred-call watch" }.UnsafeStart();
+                }
+                catch
+                {
+                    Volatile.Write(ref s_state, NotStarted); // the next call tries again
+                    throw;
+                }
             }
             else if (Interlocked.CompareExchange(ref s_state, Watching, Idle) == Idle)
             {
@@ -262,11 +272,20 @@ internal static class NativeThreads
                             break; // not due yet: look again next period
                         }
                         Watched.TryDequeue(out _);
-                        next.Fallback(); // nothing when its own thread took it (the usual case)
+                        try
+                        {
+                            next.Fallback(); // nothing when its own thread took it (the usual case)
+                        }
+                        catch (Exception)
+                        {
+                            // No thread could be started for it: it stays queued for the next thread that comes free.
+                        }
                     }
                 }
-                // Nothing for a while: sleep until the next call, unless one came just now.
-                Volatile.Write(ref s_state, Idle);
+                // Nothing for a while: sleep until the next call, unless one came just now. Exchange, a full fence: the
+                // state must be visible before the queue is read, as Watch enqueues (a full fence) before it reads the
+                // state; else both could miss the other and a call would go unwatched.
+                Interlocked.Exchange(ref s_state, Idle);
                 if (!Watched.IsEmpty && Interlocked.CompareExchange(ref s_state, Watching, Idle) == Idle)
                 {
                     continue;
@@ -298,7 +317,15 @@ internal static class NativeThreads
             Interlocked.Decrement(ref s_threads);
             return; // at the cap: the call waits for a thread to come free
         }
-        new Thread(Work) { IsBackground = true, Name = "MiniUpnp.Net native call" }.UnsafeStart();
+        try
+        {
+            new Thread(Work) { IsBackground = true, Name = "MiniUpnp.Net native call" }.UnsafeStart();
+        }
+        catch
+        {
+            Interlocked.Decrement(ref s_threads); // not started: the call stays queued for a thread that comes free
+            throw;
+        }
     }
 
     private static void Work()

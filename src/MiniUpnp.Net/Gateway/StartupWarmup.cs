@@ -78,6 +78,9 @@ internal static class StartupWarmup
         {
         }
         _ = DescriptionFetch.ReadHeader(SampleHeader, out _, out _);
+        // The awaiting machinery of a SOAP call (an int, behind the router's slots); it runs right after this returns,
+        // on this thread.
+        _ = NativeCall.RunAsync(new SemaphoreSlim(1, 1), static () => 0, Timeout.InfiniteTimeSpan, CancellationToken.None);
     }
 
     /// <summary>What runs from a probe's parse to a port mapping's SOAP call.</summary>
@@ -96,9 +99,7 @@ internal static class StartupWarmup
         _ = Check.Description("MiniUpnp.Net", "description");
         Check.IPv4(IPAddress.Loopback, "client");
         _ = Check.Text(1) + Check.Text(IPAddress.Loopback) + PortMappingProtocol.Tcp.ToWire();
-        // The awaiting machinery of a native call: a probe's (a reference type) and a SOAP call's (an int, behind the
-        // router's slots); both run right after this returns, on this thread.
+        // The awaiting machinery of a probe (a reference type); it runs right after this returns, on this thread.
         _ = NativeCall.RunAsync<object?>(static () => null, Timeout.InfiniteTimeSpan, CancellationToken.None);
-        _ = NativeCall.RunAsync(new SemaphoreSlim(1, 1), static () => 0, Timeout.InfiniteTimeSpan, CancellationToken.None);
     }
 }

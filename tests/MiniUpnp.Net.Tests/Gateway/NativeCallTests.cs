@@ -57,6 +57,21 @@ public class NativeCallTests
     }
 
     [Test]
+    public async Task ACallerBlockedAfterAQuietSpellIsStillHandedOver()
+    {
+        // Over and over, let the watch thread go idle (no deferred call for longer than it lingers), then block.
+        for (int i = 0; i < 5; i++)
+        {
+            await Task.Delay(NativeThreads.WatchLinger * 2);
+            int other = await NativeCall.RunAsync(() =>
+                NativeCall.RunAsync(() => Environment.CurrentManagedThreadId, Timeout.InfiniteTimeSpan, CancellationToken.None)
+                    .GetAwaiter().GetResult() == Environment.CurrentManagedThreadId ? -1 : 1,
+                TimeSpan.FromSeconds(5), CancellationToken.None);
+            Assert.That(other, Is.EqualTo(1), "the blocked call was served by another thread");
+        }
+    }
+
+    [Test]
     public async Task SeveralCallersBlockedAtOnceAreAllHandedOver()
     {
         // Eight native-call threads, each blocking on a call kept for itself: the one watch thread hands each over.
