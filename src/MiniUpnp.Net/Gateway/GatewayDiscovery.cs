@@ -150,7 +150,8 @@ public static class GatewayDiscovery
             StartupWarmup.Start(); // while the router takes its time to answer
             // The timeout counts from the start of the search.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            stop.CancelAfter(Max(TimeSpan.Zero, _options.Timeout - _watch.Elapsed));
+            var left = _options.Timeout - _watch.Elapsed;
+            stop.CancelAfter(left < TimeSpan.Zero ? TimeSpan.Zero : left);
             // IPv6: site-local multicast first on every interface, as miniupnpc does; link-local only in the later waves.
             var v6Interfaces = v6 is not null && _options.SearchIPv6Multicast ? Ssdp.IPv6MulticastInterfaces() : Array.Empty<int>();
             if (v6 is not null)
@@ -305,8 +306,6 @@ public static class GatewayDiscovery
                     Timeout.InfiniteTimeSpan, token);
             }
         }
-
-        private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
         private static bool NamesAddress(Uri location, IPAddress responder) =>
             location.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6

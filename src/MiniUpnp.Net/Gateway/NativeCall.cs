@@ -260,14 +260,14 @@ internal static class NativeThreads
         {
             while (true)
             {
-                long lastCall = Stopwatch.GetTimestamp();
-                while (Stopwatch.GetElapsedTime(lastCall) < WatchLinger)
+                long lastWatched = Stopwatch.GetTimestamp(); // when the queue last held a call
+                while (Stopwatch.GetElapsedTime(lastWatched) < WatchLinger)
                 {
                     Thread.Sleep(DeferredFallback);
                     while (Watched.TryPeek(out var next))
                     {
-                        lastCall = Stopwatch.GetTimestamp();
-                        if (!next.IsClaimed && next.Due > lastCall)
+                        lastWatched = Stopwatch.GetTimestamp();
+                        if (!next.IsClaimed && next.Due > lastWatched)
                         {
                             break; // not due yet: look again next period
                         }
