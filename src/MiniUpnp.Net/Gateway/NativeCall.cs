@@ -65,8 +65,15 @@ internal static class NativeCall
             slots.Release();
             throw;
         }
-        var left = timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - Stopwatch.GetElapsedTime(start);
-        return await running.WaitAsync(left < TimeSpan.Zero ? TimeSpan.Zero : left, cancellationToken).ConfigureAwait(false);
+        // What is left of a finite timeout, at least zero; an infinite one stays infinite (it is -1 ms: clamped, it
+        // would become zero and fail every call that is not already done).
+        var left = timeout;
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            left -= Stopwatch.GetElapsedTime(start);
+            left = left < TimeSpan.Zero ? TimeSpan.Zero : left;
+        }
+        return await running.WaitAsync(left, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Queues <paramref name="call"/> on a native-call thread; the task ends when the call does.</summary>

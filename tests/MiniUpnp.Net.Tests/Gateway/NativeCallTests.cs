@@ -96,6 +96,20 @@ public class NativeCallTests
     }
 
     [Test]
+    public async Task ACallBehindSlotsWithAnInfiniteTimeoutWaitsForItsResult()
+    {
+        // Timeout.InfiniteTimeSpan is -1 ms: it must not be clamped to zero like what is left of a finite timeout.
+        using var slots = new SemaphoreSlim(1, 1);
+        int result = await NativeCall.RunAsync(slots, () =>
+        {
+            Thread.Sleep(50);
+            return 42;
+        }, Timeout.InfiniteTimeSpan, CancellationToken.None);
+        Assert.That(result, Is.EqualTo(42));
+        Assert.That(slots.CurrentCount, Is.EqualTo(1), "the slot is back");
+    }
+
+    [Test]
     public async Task AnAbandonedCallEndsTheWaitAtTheTimeoutAndItsExceptionIsObserved()
     {
         using var release = new ManualResetEventSlim();
