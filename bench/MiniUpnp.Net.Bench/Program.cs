@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Tasks;
 using MiniUpnp.Net;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 // The benchmark's .NET clients, driven by bench/bench.py:
 //   MiniUpnp.Net.Bench port|async|lease cold PORT        discovery + one mapping (fresh process)
@@ -69,7 +71,7 @@ internal static class Figures
             case "async":
             {
                 var gateway = await UpnpGateway.DiscoverAsync();
-                await gateway.AddMappingAsync(PortMappingProtocol.Tcp, port, port, TimeSpan.FromHours(1), "bench");
+                await gateway.AddMappingAsync(new PortMappingRequest(PortMappingProtocol.Tcp, port) { ExternalPort = port, LeaseDuration = TimeSpan.FromHours(1), Description = "bench" });
                 double ms = Ms(start);
                 await gateway.DeleteMappingAsync(PortMappingProtocol.Tcp, port);
                 Print(ms);
@@ -106,7 +108,7 @@ internal static class Figures
             case "async":
             {
                 var gateway = await UpnpGateway.OpenAsync(url);
-                await gateway.AddMappingAsync(PortMappingProtocol.Tcp, port, port, TimeSpan.FromHours(1), "bench");
+                await gateway.AddMappingAsync(new PortMappingRequest(PortMappingProtocol.Tcp, port) { ExternalPort = port, LeaseDuration = TimeSpan.FromHours(1), Description = "bench" });
                 double ms = Ms(start);
                 await gateway.DeleteMappingAsync(PortMappingProtocol.Tcp, port);
                 Print(ms);
@@ -242,7 +244,7 @@ internal static class Serve
                         int n = int.Parse(w[1], CultureInfo.InvariantCulture), port = int.Parse(w[2], CultureInfo.InvariantCulture);
                         for (int i = 0; i < n; i++)
                         {
-                            await g!.AddMappingAsync(Tcp, port, port, TimeSpan.FromHours(1), "bench");
+                            await g!.AddMappingAsync(new PortMappingRequest(Tcp, port) { ExternalPort = port, LeaseDuration = TimeSpan.FromHours(1), Description = "bench" });
                             await g.DeleteMappingAsync(Tcp, port);
                         }
                         Console.WriteLine(Answer(t0, $", \"ops\": {n}"));

@@ -62,7 +62,7 @@ internal sealed class Emitter(HeaderModel model, TypeMap typeMap)
 
     private string NativeMethods()
     {
-        var output = FileHeader("System.Runtime.CompilerServices", "System.Runtime.InteropServices", "MiniUpnp.Net");
+        var output = FileHeader("System.Runtime.CompilerServices", "System.Runtime.InteropServices", "MiniUpnp.Net.Native");
         output.Append("namespace MiniUpnp.Net.Interop;\n\n");
         output.Append("internal static unsafe partial class NativeMethods\n{\n");
         string? header = null;
@@ -141,7 +141,7 @@ internal sealed class Emitter(HeaderModel model, TypeMap typeMap)
 
     private string Structs()
     {
-        var output = FileHeader("System.Runtime.InteropServices");
+        var output = FileHeader("System.Runtime.InteropServices", "MiniUpnp.Net.Native");
         output.Append("namespace MiniUpnp.Net.Interop;\n");
         foreach (var cStruct in model.Structs)
         {
@@ -220,7 +220,7 @@ internal sealed class Emitter(HeaderModel model, TypeMap typeMap)
     private string Constants()
     {
         var output = FileHeader();
-        output.Append("namespace MiniUpnp.Net;\n\n");
+        output.Append("namespace MiniUpnp.Net.Native;\n\n");
         output.Append("// The class is documented on its hand-written part (src/MiniUpnp.Net/Native/Miniupnpc.cs).\n");
         output.Append("public static partial class Miniupnpc\n{\n");
         string? header = null;

@@ -7,6 +7,8 @@ using System.Threading.Tasks;
 using MiniUpnp.Net.Tool.Output;
 using MiniUpnp.Net.Tool.Simple;
 using MiniUpnp.Net.Tool.Upnpc;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool;
 

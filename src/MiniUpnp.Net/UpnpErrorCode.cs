@@ -1,3 +1,5 @@
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>

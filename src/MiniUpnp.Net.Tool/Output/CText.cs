@@ -1,6 +1,8 @@
 using System;
 using System.Globalization;
 using System.Text;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool.Output;
 

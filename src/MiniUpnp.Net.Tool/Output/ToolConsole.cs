@@ -2,6 +2,8 @@ using System;
 using System.CommandLine;
 using System.IO;
 using System.Text;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool.Output;
 

@@ -1,6 +1,8 @@
 using System.IO;
 using System.Linq;
 using MiniUpnp.Net.Tool.Upnpc;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool.Output;
 

@@ -1,5 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool.Upnpc;
 

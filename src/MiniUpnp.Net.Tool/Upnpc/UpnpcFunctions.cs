@@ -1,8 +1,10 @@
 using System;
 using System.IO;
 using MiniUpnp.Net.Tool.Output;
-using static MiniUpnp.Net.Miniupnpc;
+using static MiniUpnp.Net.Native.Miniupnpc;
 using static MiniUpnp.Net.Tool.Output.CText;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool.Upnpc;
 

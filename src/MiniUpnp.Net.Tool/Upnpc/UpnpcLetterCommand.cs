@@ -1,6 +1,8 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool.Upnpc;
 

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.IO;
 using MiniUpnp.Net.Tool.Output;
-using static MiniUpnp.Net.Miniupnpc;
+using static MiniUpnp.Net.Native.Miniupnpc;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tool.Upnpc;
 

@@ -1,6 +1,8 @@
 using System;
 using System.Net;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>

@@ -1,5 +1,7 @@
 using System;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>The transport protocol of a port mapping or an IPv6 pinhole.</summary>

@@ -6,6 +6,8 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>
@@ -107,7 +109,7 @@ public sealed class UpnpGateway
 
     // ------------------------------------------------------------------ opening
 
-    /// <summary>Finds the gateway with SSDP (see <see cref="GatewayDiscovery.DiscoverAsync"/>) and returns the one chosen.</summary>
+    /// <summary>Finds the gateway with SSDP (see <see cref="GatewayDiscovery.DiscoverWithReportAsync"/>) and returns the one chosen.</summary>
     /// <param name="options">Discovery options, or null for the defaults.</param>
     /// <param name="cancellationToken">Stops the search; the task then ends with <see cref="OperationCanceledException"/>.</param>
     /// <returns>The chosen gateway (its <see cref="State"/> says how connected it is).</returns>
@@ -115,7 +117,7 @@ public sealed class UpnpGateway
     /// discovery's reason).</exception>
     public static async Task<UpnpGateway> DiscoverAsync(GatewayDiscoveryOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var result = await GatewayDiscovery.DiscoverAsync(options, cancellationToken).ConfigureAwait(false);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options, cancellationToken).ConfigureAwait(false);
         return result.Gateway ?? throw new UpnpException(Miniupnpc.UPNP_NO_IGD, result.Reason);
     }
 
@@ -144,7 +146,6 @@ public sealed class UpnpGateway
         string url = CheckRootUrl(rootDescriptionUrl, nameof(rootDescriptionUrl));
         options ??= new GatewayDiscoveryOptions();
         options.Validate();
-        StartupWarmup.Start(); // on another core, alongside the fetch
         // The fetch's own deadline is the caller's: an abandoned open stops reading when its caller stopped waiting.
         var timeout = options.OperationTimeout;
         var probe = await NativeCall.RunAsync(() => IgdProbe.Probe(url, checkState: false, options.AllowForeignAddresses, timeout),
@@ -243,22 +244,16 @@ public sealed class UpnpGateway
     // ------------------------------------------------------------------ port mappings
 
     /// <summary>Adds (or, for the same client, updates) a port mapping (<c>AddPortMapping</c>).</summary>
-    /// <param name="protocol">TCP or UDP.</param>
-    /// <param name="externalPort">External port, 1–65535.</param>
-    /// <param name="internalPort">Internal port, 1–65535.</param>
-    /// <param name="leaseDuration">Lease, whole seconds (fractions round up), 0 to 604800 s; <see cref="TimeSpan.Zero"/>
-    /// asks for a permanent mapping (miniupnpd turns it into one week).</param>
-    /// <param name="description">Description (no NUL, &lt;, &gt; or &amp;; at most 256 UTF-8 bytes); null for "MiniUpnp.Net".</param>
-    /// <param name="internalClient">The LAN host to forward to (IPv4); null for <see cref="LocalAddress"/>.</param>
-    /// <param name="remoteHost">The only remote host allowed (IPv4); null for any.</param>
+    /// <param name="request">What to map: protocol, internal port, and optionally external port, lease, description,
+    /// internal client and remote host.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>A task that completes when the router accepted the mapping.</returns>
+    /// <exception cref="ArgumentException">A property of <paramref name="request"/> is out of range (the exception names it).</exception>
     /// <exception cref="UpnpException">The router refused: <see cref="UpnpErrorCode.ConflictInMappingEntry"/> (another
     /// host holds the port), <see cref="UpnpErrorCode.OnlyPermanentLeasesSupported"/>, …</exception>
-    public async Task AddMappingAsync(PortMappingProtocol protocol, int externalPort, int internalPort, TimeSpan leaseDuration,
-        string? description = null, IPAddress? internalClient = null, IPAddress? remoteHost = null, CancellationToken cancellationToken = default)
+    public async Task AddMappingAsync(PortMappingRequest request, CancellationToken cancellationToken = default)
     {
-        var args = MappingArguments(protocol, externalPort, internalPort, leaseDuration, description, internalClient, remoteHost);
+        var args = MappingArguments(request);
         var igd = _igd;
         int r = await Native(() => Miniupnpc.UPNP_AddPortMapping(igd.ControlUrl, igd.ServiceType, args.ExternalPort, args.InternalPort,
             args.Client, args.Description, args.Protocol, args.RemoteHost, args.Lease), cancellationToken).ConfigureAwait(false);
@@ -266,17 +261,16 @@ public sealed class UpnpGateway
     }
 
     /// <summary>
-    /// Adds a port mapping, letting the router choose another external port when <paramref name="externalPort"/> is
-    /// taken (IGDv2 <c>AddAnyPortMapping</c>). For a port this client already holds, miniupnpd updates it and returns it.
+    /// Adds a port mapping, letting the router choose another external port when the one asked for is taken (IGDv2
+    /// <c>AddAnyPortMapping</c>). For a port this client already holds, miniupnpd updates it and returns it.
     /// </summary>
     /// <inheritdoc cref="AddMappingAsync"/>
     /// <returns>The external port the router reserved.</returns>
     /// <exception cref="UpnpException">The router refused (<see cref="UpnpErrorCode.InvalidAction"/> on IGDv1, …) or
     /// reserved a port outside 1–65535 (<see cref="UpnpErrorCode.InvalidResponse"/>).</exception>
-    public async Task<int> AddAnyMappingAsync(PortMappingProtocol protocol, int externalPort, int internalPort, TimeSpan leaseDuration,
-        string? description = null, IPAddress? internalClient = null, IPAddress? remoteHost = null, CancellationToken cancellationToken = default)
+    public async Task<int> AddAnyMappingAsync(PortMappingRequest request, CancellationToken cancellationToken = default)
     {
-        var args = MappingArguments(protocol, externalPort, internalPort, leaseDuration, description, internalClient, remoteHost);
+        var args = MappingArguments(request);
         var igd = _igd;
         var (r, reserved) = await Native(() =>
         {
@@ -680,18 +674,22 @@ public sealed class UpnpGateway
     private readonly record struct MappingText(string ExternalPort, string InternalPort, string Client, string Description,
         string Protocol, string? RemoteHost, string Lease);
 
-    private MappingText MappingArguments(PortMappingProtocol protocol, int externalPort, int internalPort, TimeSpan leaseDuration,
-        string? description, IPAddress? internalClient, IPAddress? remoteHost)
+    private MappingText MappingArguments(PortMappingRequest request)
     {
-        Check.Protocol(protocol, nameof(protocol));
-        Check.Port(externalPort, nameof(externalPort));
-        Check.Port(internalPort, nameof(internalPort));
-        string lease = Check.Lease(leaseDuration, Check.MaxLease, allowZero: true, nameof(leaseDuration));
-        string desc = Check.Description(description ?? "MiniUpnp.Net", nameof(description));
-        Check.IPv4(internalClient, nameof(internalClient));
-        Check.IPv4(remoteHost, nameof(remoteHost));
-        return new MappingText(Check.Text(externalPort), Check.Text(internalPort), Check.Text(internalClient ?? LocalIPv4()), desc,
-            protocol.ToWire(), remoteHost is null ? null : Check.Text(remoteHost), lease);
+        ArgumentNullException.ThrowIfNull(request);
+        Check.Protocol(request.Protocol, nameof(request.Protocol));
+        Check.Port(request.InternalPort, nameof(request.InternalPort));
+        if (request.ExternalPort != 0)
+        {
+            Check.Port(request.ExternalPort, nameof(request.ExternalPort));
+        }
+        string lease = Check.Lease(request.LeaseDuration, Check.MaxLease, allowZero: true, nameof(request.LeaseDuration));
+        string desc = Check.Description(request.Description ?? "MiniUpnp.Net", nameof(request.Description));
+        Check.IPv4(request.InternalClient, nameof(request.InternalClient));
+        Check.IPv4(request.RemoteHost, nameof(request.RemoteHost));
+        return new MappingText(Check.Text(request.EffectiveExternalPort), Check.Text(request.InternalPort),
+            Check.Text(request.InternalClient ?? LocalIPv4()), desc, request.Protocol.ToWire(),
+            request.RemoteHost is null ? null : Check.Text(request.RemoteHost), lease);
     }
 
     internal static void ThrowIfFailed(int code)

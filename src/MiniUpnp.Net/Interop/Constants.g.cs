@@ -3,7 +3,7 @@
 // Do not edit by hand: CI fails when this file differs from a fresh generation.
 #nullable enable
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 // The class is documented on its hand-written part (src/MiniUpnp.Net/Native/Miniupnpc.cs).
 public static partial class Miniupnpc

@@ -4,6 +4,8 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net.Interop;
 
 /// <summary>

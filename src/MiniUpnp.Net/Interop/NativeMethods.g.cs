@@ -5,7 +5,7 @@
 
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using MiniUpnp.Net;
+using MiniUpnp.Net.Native;
 
 namespace MiniUpnp.Net.Interop;
 

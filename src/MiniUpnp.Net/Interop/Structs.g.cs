@@ -4,6 +4,7 @@
 #nullable enable
 
 using System.Runtime.InteropServices;
+using MiniUpnp.Net.Native;
 
 namespace MiniUpnp.Net.Interop;
 

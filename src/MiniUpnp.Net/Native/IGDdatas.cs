@@ -1,7 +1,7 @@
 using System;
 using MiniUpnp.Net.Interop;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 /// <summary>
 /// The C <c>struct IGDdatas</c>: what miniupnpc parsed from an IGD's root description. Pass it to

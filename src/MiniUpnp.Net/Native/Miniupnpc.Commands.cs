@@ -1,7 +1,7 @@
 using System;
 using MiniUpnp.Net.Interop;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 // The SOAP commands of upnpcommands.h. controlURL may be null (miniupnpc then fails with an HTTP error code, as
 // the Python module does before an IGD is selected); servicetype may not (C formats it with %s).

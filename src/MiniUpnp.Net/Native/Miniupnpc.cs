@@ -2,11 +2,11 @@ using System;
 using System.Runtime.InteropServices;
 using MiniUpnp.Net.Interop;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 /// <summary>
 /// Every public miniupnpc function under its C name, so that C code ports line by line
-/// (<c>using static MiniUpnp.Net.Miniupnpc;</c>). Return codes come back unchanged and IGD errors never throw;
+/// (<c>using static MiniUpnp.Net.Native.Miniupnpc;</c>). Return codes come back unchanged and IGD errors never throw;
 /// pointers become <see cref="SafeHandle"/>s, strings and spans, and output buffers become <c>out string</c>.
 /// Only programming errors throw: <see cref="ArgumentNullException"/> where C would dereference NULL,
 /// <see cref="ObjectDisposedException"/> for a disposed handle. The constants are the headers' own <c>#define</c>s.

@@ -5,6 +5,8 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Gateway;
 
@@ -39,7 +41,7 @@ public class FakeIgdDiscoveryTests
     {
         using var igd = new FakeIgd();
         var options = LoopbackOnly(igd, TimeSpan.FromSeconds(5));
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
         TestContext.Out.WriteLine($"{result.Elapsed.TotalMilliseconds:0} ms: {result.Reason}");
         Assert.Multiple(() =>
         {
@@ -68,7 +70,7 @@ public class FakeIgdDiscoveryTests
         options.SearchTargets.Insert(0, "urn:schemas-upnp-org:service:WANIPConnection:1");
         options.UnicastTargets.Add(igd.SsdpEndPoint); // twice: answered twice
         igd.AnsweredTargets = new() { "urn:schemas-upnp-org:service:WANIPConnection:1", "urn:schemas-upnp-org:device:InternetGatewayDevice:2" };
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
         Assert.That(result.Candidates, Has.Count.EqualTo(1), result.Reason);
         Assert.That(result.Gateway, Is.Not.Null);
     }
@@ -77,7 +79,7 @@ public class FakeIgdDiscoveryTests
     public async Task LaterWavesAskForEveryTargetWhenNothingAnswers()
     {
         using var igd = new FakeIgd { AnsweredTargets = new() { "urn:schemas-upnp-org:service:WANPPPConnection:1" } };
-        var result = await GatewayDiscovery.DiscoverAsync(LoopbackOnly(igd));
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(LoopbackOnly(igd));
         Assert.Multiple(() =>
         {
             Assert.That(result.Gateway, Is.Not.Null, result.Reason);
@@ -91,7 +93,7 @@ public class FakeIgdDiscoveryTests
     {
         using var igd = new FakeIgd { AnsweredTargets = new() };
         var watch = Stopwatch.StartNew();
-        var result = await GatewayDiscovery.DiscoverAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(600)));
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(600)));
         Assert.Multiple(() =>
         {
             Assert.That(result.Gateway, Is.Null);
@@ -106,7 +108,7 @@ public class FakeIgdDiscoveryTests
     public async Task ADisconnectedIgdIsChosenOnlyAtTheTimeoutAndSaysSo()
     {
         using var igd = new FakeIgd { ConnectionStatus = "Disconnected" };
-        var result = await GatewayDiscovery.DiscoverAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(800)));
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(800)));
         Assert.Multiple(() =>
         {
             Assert.That(result.State, Is.EqualTo(GatewayState.NotConnected));
@@ -119,7 +121,7 @@ public class FakeIgdDiscoveryTests
     public async Task AReservedExternalAddressIsTheCarrierGradeNatState()
     {
         using var igd = new FakeIgd { ExternalAddress = "100.64.1.1" };
-        var result = await GatewayDiscovery.DiscoverAsync(LoopbackOnly(igd));
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(LoopbackOnly(igd));
         Assert.That(result.State, Is.EqualTo(GatewayState.ConnectedWithReservedAddress));
         Assert.That(await result.Gateway!.CheckStateAsync(), Is.EqualTo(GatewayState.ConnectedWithReservedAddress));
         igd.ExternalAddress = "5.6.7.8";
@@ -132,7 +134,7 @@ public class FakeIgdDiscoveryTests
         using var igd = new FakeIgd();
         using var elsewhere = new FakeIgd(IPAddress.Parse("127.0.0.2"));
         igd.AnnouncedLocation = elsewhere.RootUrl.ToString();
-        var strict = await GatewayDiscovery.DiscoverAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(700)));
+        var strict = await GatewayDiscovery.DiscoverWithReportAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(700)));
         Assert.Multiple(() =>
         {
             Assert.That(strict.Gateway, Is.Null);
@@ -141,7 +143,7 @@ public class FakeIgdDiscoveryTests
         });
         var relaxed = LoopbackOnly(igd);
         relaxed.AllowForeignAddresses = true;
-        var result = await GatewayDiscovery.DiscoverAsync(relaxed);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(relaxed);
         Assert.That(result.Gateway?.RootDescriptionUrl, Is.EqualTo(elsewhere.RootUrl), result.Reason);
     }
 
@@ -149,7 +151,7 @@ public class FakeIgdDiscoveryTests
     public async Task ControlUrlsOnAnotherHostAreRefusedUnlessAllowed()
     {
         using var igd = new FakeIgd { ControlHost = "127.0.0.3:9" };
-        var strict = await GatewayDiscovery.DiscoverAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(700)));
+        var strict = await GatewayDiscovery.DiscoverWithReportAsync(LoopbackOnly(igd, TimeSpan.FromMilliseconds(700)));
         Assert.That(strict.Gateway, Is.Null);
         Assert.That(strict.Candidates.Single().Note, Does.Contain("sends control requests to http://127.0.0.3:9/"));
         var e = Assert.ThrowsAsync<UpnpException>(() => UpnpGateway.OpenAsync(igd.RootUrl));
@@ -168,7 +170,7 @@ public class FakeIgdDiscoveryTests
         options.WaitForAllAnswers = true;
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
         var watch = Stopwatch.StartNew();
-        Assert.That(async () => await GatewayDiscovery.DiscoverAsync(options, cts.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await GatewayDiscovery.DiscoverWithReportAsync(options, cts.Token), Throws.InstanceOf<OperationCanceledException>());
         Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
     }
 
@@ -220,7 +222,7 @@ public class FakeIgdDiscoveryTests
         var status = await g.GetStatusAsync();
         Assert.That(status, Is.EqualTo(new GatewayStatus("Connected", TimeSpan.FromSeconds(42), "ERROR_NONE")));
 
-        await g.AddMappingAsync(PortMappingProtocol.Udp, 5000, 6000, TimeSpan.FromSeconds(90.2), "typed");
+        await g.AddMappingAsync(new PortMappingRequest(PortMappingProtocol.Udp, 6000) { ExternalPort = 5000, LeaseDuration = TimeSpan.FromSeconds(90.2), Description = "typed" });
         Assert.That(igd.Mappings[("UDP", 5000)], Is.EqualTo(new FakeIgd.Mapping("127.0.0.1", 6000, "typed", 91, "")), "lease rounded up");
         var entry = await g.GetMappingAsync(PortMappingProtocol.Udp, 5000);
         Assert.That(entry, Is.EqualTo(new PortMappingEntry(PortMappingProtocol.Udp, 5000, IPAddress.Loopback, 6000, "typed", true, null,
@@ -228,9 +230,9 @@ public class FakeIgdDiscoveryTests
         Assert.That(await g.GetMappingAsync(PortMappingProtocol.Tcp, 5000), Is.Null);
 
         igd.SetMapping("TCP", 5001, new FakeIgd.Mapping("127.0.0.9", 80, "other", 0, ""));
-        var conflict = Assert.ThrowsAsync<UpnpException>(() => g.AddMappingAsync(PortMappingProtocol.Tcp, 5001, 80, TimeSpan.FromHours(1)));
+        var conflict = Assert.ThrowsAsync<UpnpException>(() => g.AddMappingAsync(new PortMappingRequest(PortMappingProtocol.Tcp, 80) { ExternalPort = 5001, LeaseDuration = TimeSpan.FromHours(1) }));
         Assert.That((UpnpErrorCode)conflict!.Code, Is.EqualTo(UpnpErrorCode.ConflictInMappingEntry));
-        Assert.That(await g.AddAnyMappingAsync(PortMappingProtocol.Tcp, 5001, 80, TimeSpan.FromHours(1)), Is.EqualTo(5002));
+        Assert.That(await g.AddAnyMappingAsync(new PortMappingRequest(PortMappingProtocol.Tcp, 80) { ExternalPort = 5001, LeaseDuration = TimeSpan.FromHours(1) }), Is.EqualTo(5002));
 
         var bulk = await g.ListMappingsAsync(PortMappingListMethod.Bulk);
         var generic = await g.ListMappingsAsync(PortMappingListMethod.EntryByEntry);

@@ -5,6 +5,8 @@ using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Gateway;
 
@@ -113,8 +115,7 @@ public class FakeIgdLeaseTests
     {
         using var igd = new FakeIgd { IgdV2 = false };
         igd.SetMapping("TCP", 8003, new FakeIgd.Mapping("127.0.0.9", 8003, "someone", 0, ""));
-        var options = Fast(8003);
-        options.MaxPortAttempts = 1;
+        var options = Fast(8003) with { MaxPortAttempts = 1 };
         var e = Assert.ThrowsAsync<UpnpException>(async () => await (await OpenAsync(igd)).LeaseMappingAsync(options));
         Assert.That((UpnpErrorCode)e!.Code, Is.EqualTo(UpnpErrorCode.ConflictInMappingEntry));
     }
@@ -250,8 +251,7 @@ public class FakeIgdLeaseTests
         igd.SetMapping("UDP", 8101, new FakeIgd.Mapping("127.0.0.1", 8101, "fake lease", 0, ""));
         igd.SetMapping("TCP", 8102, new FakeIgd.Mapping("127.0.0.1", 8102, "another app", 0, ""));
         igd.SetMapping("TCP", 8103, new FakeIgd.Mapping("127.0.0.9", 8103, "fake lease", 0, ""));
-        var options = Fast(8104);
-        options.SweepStaleMappings = true;
+        var options = Fast(8104) with { SweepStaleMappings = true };
         await using (var lease = await (await OpenAsync(igd)).LeaseMappingAsync(options))
         {
             Assert.That(lease.SweptMappings, Is.EqualTo(2));

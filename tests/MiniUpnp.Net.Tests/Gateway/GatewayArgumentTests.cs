@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Net;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Gateway;
 
@@ -30,20 +32,20 @@ public class GatewayArgumentTests
             new TestCaseData(exception, param, call).SetName(name);
         var invalidProtocol = (PortMappingProtocol)99;
 
-        yield return Case("Add protocol 99", typeof(ArgumentOutOfRangeException), "protocol", g => g.AddMappingAsync(invalidProtocol, 80, 80, Hour));
-        yield return Case("Add externalPort 0", typeof(ArgumentOutOfRangeException), "externalPort", g => g.AddMappingAsync(Tcp, 0, 80, Hour));
-        yield return Case("Add externalPort 65536", typeof(ArgumentOutOfRangeException), "externalPort", g => g.AddMappingAsync(Tcp, 65536, 80, Hour));
-        yield return Case("Add internalPort -1", typeof(ArgumentOutOfRangeException), "internalPort", g => g.AddMappingAsync(Tcp, 80, -1, Hour));
-        yield return Case("Add lease negative", typeof(ArgumentOutOfRangeException), "leaseDuration", g => g.AddMappingAsync(Tcp, 80, 80, TimeSpan.FromSeconds(-1)));
-        yield return Case("Add lease over a week", typeof(ArgumentOutOfRangeException), "leaseDuration", g => g.AddMappingAsync(Tcp, 80, 80, TimeSpan.FromDays(8)));
-        yield return Case("Add description with <", typeof(ArgumentException), "description", g => g.AddMappingAsync(Tcp, 80, 80, Hour, "<x>"));
-        yield return Case("Add description with &", typeof(ArgumentException), "description", g => g.AddMappingAsync(Tcp, 80, 80, Hour, "a&b"));
-        yield return Case("Add description with NUL", typeof(ArgumentException), "description", g => g.AddMappingAsync(Tcp, 80, 80, Hour, "a\0b"));
-        yield return Case("Add description too long", typeof(ArgumentException), "description", g => g.AddMappingAsync(Tcp, 80, 80, Hour, new string('d', 257)));
-        yield return Case("Add internalClient IPv6", typeof(ArgumentException), "internalClient", g => g.AddMappingAsync(Tcp, 80, 80, Hour, null, V6));
-        yield return Case("Add remoteHost IPv6", typeof(ArgumentException), "remoteHost", g => g.AddMappingAsync(Tcp, 80, 80, Hour, null, V4, V6));
-        yield return Case("AddAny externalPort 0", typeof(ArgumentOutOfRangeException), "externalPort", g => g.AddAnyMappingAsync(Tcp, 0, 80, Hour));
-        yield return Case("AddAny description with >", typeof(ArgumentException), "description", g => g.AddAnyMappingAsync(Tcp, 80, 80, Hour, ">"));
+        yield return Case("Add protocol 99", typeof(ArgumentOutOfRangeException), "Protocol", g => g.AddMappingAsync(new PortMappingRequest(invalidProtocol, 80) { ExternalPort = 80, LeaseDuration = Hour }));
+        yield return Case("Add externalPort -1", typeof(ArgumentOutOfRangeException), "ExternalPort", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = -1, LeaseDuration = Hour }));
+        yield return Case("Add externalPort 65536", typeof(ArgumentOutOfRangeException), "ExternalPort", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 65536, LeaseDuration = Hour }));
+        yield return Case("Add internalPort -1", typeof(ArgumentOutOfRangeException), "InternalPort", g => g.AddMappingAsync(new PortMappingRequest(Tcp, -1) { ExternalPort = 80, LeaseDuration = Hour }));
+        yield return Case("Add lease negative", typeof(ArgumentOutOfRangeException), "LeaseDuration", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = TimeSpan.FromSeconds(-1) }));
+        yield return Case("Add lease over a week", typeof(ArgumentOutOfRangeException), "LeaseDuration", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = TimeSpan.FromDays(8) }));
+        yield return Case("Add description with <", typeof(ArgumentException), "Description", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour, Description = "<x>" }));
+        yield return Case("Add description with &", typeof(ArgumentException), "Description", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour, Description = "a&b" }));
+        yield return Case("Add description with NUL", typeof(ArgumentException), "Description", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour, Description = "a\0b" }));
+        yield return Case("Add description too long", typeof(ArgumentException), "Description", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour, Description = new string('d', 257) }));
+        yield return Case("Add internalClient IPv6", typeof(ArgumentException), "InternalClient", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour, InternalClient = V6 }));
+        yield return Case("Add remoteHost IPv6", typeof(ArgumentException), "RemoteHost", g => g.AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour, InternalClient = V4, RemoteHost = V6 }));
+        yield return Case("AddAny externalPort 65536", typeof(ArgumentOutOfRangeException), "ExternalPort", g => g.AddAnyMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 65536, LeaseDuration = Hour }));
+        yield return Case("AddAny description with >", typeof(ArgumentException), "Description", g => g.AddAnyMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour, Description = ">" }));
         yield return Case("Delete externalPort 70000", typeof(ArgumentOutOfRangeException), "externalPort", g => g.DeleteMappingAsync(Tcp, 70000));
         yield return Case("Delete protocol 99", typeof(ArgumentOutOfRangeException), "protocol", g => g.DeleteMappingAsync(invalidProtocol, 80));
         yield return Case("Delete remoteHost IPv6", typeof(ArgumentException), "remoteHost", g => g.DeleteMappingAsync(Tcp, 80, V6));
@@ -103,7 +105,7 @@ public class GatewayArgumentTests
             Assert.ThrowsAsync<InvalidOperationException>(() => Unreachable().AddPinholeAsync(Tcp, 5000, Hour));
             Assert.ThrowsAsync<InvalidOperationException>(() => Unreachable().LeasePinholeAsync(new PinholeLeaseOptions(Tcp, 5000)));
             // Opened over IPv6 and no IPv4 client given for a port mapping.
-            Assert.ThrowsAsync<InvalidOperationException>(() => Unreachable(local: "fd00::2").AddMappingAsync(Tcp, 80, 80, Hour));
+            Assert.ThrowsAsync<InvalidOperationException>(() => Unreachable(local: "fd00::2").AddMappingAsync(new PortMappingRequest(Tcp, 80) { ExternalPort = 80, LeaseDuration = Hour }));
         });
     }
 
@@ -146,7 +148,7 @@ public class GatewayArgumentTests
         change(options);
         Assert.Multiple(() =>
         {
-            Assert.That(Assert.CatchAsync<ArgumentException>(() => GatewayDiscovery.DiscoverAsync(options))!.ParamName, Is.EqualTo(param));
+            Assert.That(Assert.CatchAsync<ArgumentException>(() => GatewayDiscovery.DiscoverWithReportAsync(options))!.ParamName, Is.EqualTo(param));
             Assert.That(Assert.CatchAsync<ArgumentException>(() => UpnpGateway.OpenAsync(new Uri("http://127.0.0.1:1/"), options))!.ParamName,
                 Is.EqualTo(param));
         });
@@ -161,7 +163,7 @@ public class GatewayArgumentTests
         Assert.Multiple(() =>
         {
             Assert.That(async () => await gateway.GetExternalAddressAsync(cts.Token), Throws.InstanceOf<OperationCanceledException>());
-            Assert.That(async () => await GatewayDiscovery.DiscoverAsync(null, cts.Token), Throws.InstanceOf<OperationCanceledException>());
+            Assert.That(async () => await GatewayDiscovery.DiscoverWithReportAsync(null, cts.Token), Throws.InstanceOf<OperationCanceledException>());
             Assert.That(async () => await UpnpGateway.OpenAsync(new Uri("http://127.0.0.1:1/"), cts.Token), Throws.InstanceOf<OperationCanceledException>());
         });
     }

@@ -2,6 +2,8 @@ using System;
 using System.Net;
 using System.Text;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Gateway;
 

@@ -6,6 +6,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Handles;
 

@@ -4,6 +4,8 @@ using System.Linq;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Hostile;
 
@@ -157,12 +159,12 @@ internal static class HostileMembers
         new("F.GetGenericPortMapping", MemberKind.Control, F(u => u.GetGenericPortMapping(0)), FaithfulSoap),
 
         // ---- async layer: discovery and opening
-        new("A.GatewayDiscovery.DiscoverAsync", MemberKind.Discover,
-            async cell => await GatewayDiscovery.DiscoverAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
+        new("A.GatewayDiscovery.DiscoverWithReportAsync", MemberKind.Discover,
+            async cell => await GatewayDiscovery.DiscoverWithReportAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
         new("A.UpnpGateway.DiscoverAsync", MemberKind.Discover,
             async cell => await UpnpGateway.DiscoverAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
         new("A.DiscoverAsync(desc)", MemberKind.Description,
-            async cell => await GatewayDiscovery.DiscoverAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
+            async cell => await GatewayDiscovery.DiscoverWithReportAsync(cell.Options(), cell.Token).ConfigureAwait(false), (_, _) => DiscoveryTimeout + Slack),
         new("A.OpenAsync", MemberKind.Description, async cell => await cell.OpenAsync().ConfigureAwait(false), (_, _) => OperationTimeout + Slack),
         new("A.OpenOrDiscoverAsync", MemberKind.Description,
             async cell => await GatewayDiscovery.OpenOrDiscoverAsync(new Uri(cell.Router.DescriptionUrl), cell.Options(), cell.Token).ConfigureAwait(false),
@@ -173,9 +175,9 @@ internal static class HostileMembers
         new("A.GetExternalAddressAsync", MemberKind.Control, A(async (g, t) => await g.GetExternalAddressAsync(t)), AsyncSoap),
         new("A.GetStatusAsync", MemberKind.Control, A(async (g, t) => await g.GetStatusAsync(t)), AsyncSoap),
         new("A.AddMappingAsync", MemberKind.Control,
-            A(async (g, t) => { await g.AddMappingAsync(PortMappingProtocol.Tcp, 4000, 4000, TimeSpan.FromHours(1), "hostile", Client, cancellationToken: t); return null; }), AsyncSoap),
+            A(async (g, t) => { await g.AddMappingAsync(new PortMappingRequest(PortMappingProtocol.Tcp, 4000) { ExternalPort = 4000, LeaseDuration = TimeSpan.FromHours(1), Description = "hostile", InternalClient = Client }, t); return null; }), AsyncSoap),
         new("A.AddAnyMappingAsync", MemberKind.Control,
-            A(async (g, t) => await g.AddAnyMappingAsync(PortMappingProtocol.Tcp, 4000, 4000, TimeSpan.FromHours(1), "hostile", Client, cancellationToken: t)), AsyncSoap),
+            A(async (g, t) => await g.AddAnyMappingAsync(new PortMappingRequest(PortMappingProtocol.Tcp, 4000) { ExternalPort = 4000, LeaseDuration = TimeSpan.FromHours(1), Description = "hostile", InternalClient = Client }, t)), AsyncSoap),
         new("A.DeleteMappingAsync", MemberKind.Control,
             A(async (g, t) => { await g.DeleteMappingAsync(PortMappingProtocol.Tcp, 4000, cancellationToken: t); return null; }), AsyncSoap),
         new("A.DeleteMappingRangeAsync", MemberKind.Control,

@@ -10,6 +10,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Hostile;
 
@@ -50,7 +52,7 @@ public sealed class HostileRouterTests
         var cell = new Cell(router);
         var gateway = await cell.OpenAsync();
         await gateway.GetStatusAsync();
-        await GatewayDiscovery.DiscoverAsync(cell.Options());
+        await GatewayDiscovery.DiscoverWithReportAsync(cell.Options());
     }
 
     [Test]
@@ -402,7 +404,7 @@ public sealed class HostileRouterTests
             $"http://{LabEnvironment.IgdLanAddr}:9/rootDesc.xml", LabEnvironment.RootDescUrl, withMinissdpd: false);
         var options = new Cell(router).Options();
 
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
 
         Assert.That(result.Gateway, Is.Null, result.Reason);
         var candidate = result.Candidates.Single();
@@ -413,7 +415,7 @@ public sealed class HostileRouterTests
 
         // Opting in follows it: the real miniupnpd is then found through the hostile answer.
         options.AllowForeignAddresses = true;
-        var relaxed = await GatewayDiscovery.DiscoverAsync(options);
+        var relaxed = await GatewayDiscovery.DiscoverWithReportAsync(options);
         Assert.That(relaxed.Gateway?.RootDescriptionUrl, Is.EqualTo(new Uri(LabEnvironment.RootDescUrl)), relaxed.Reason);
     }
 

@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using MiniUpnp.Net.Interop;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Interop;
 

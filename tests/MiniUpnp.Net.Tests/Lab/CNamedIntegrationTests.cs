@@ -2,7 +2,9 @@ using System;
 using System.Linq;
 using System.Text;
 using NUnit.Framework;
-using static MiniUpnp.Net.Miniupnpc;
+using static MiniUpnp.Net.Native.Miniupnpc;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab;
 

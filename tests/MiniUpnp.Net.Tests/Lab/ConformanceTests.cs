@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab;
 
@@ -121,7 +123,7 @@ public class ConformanceTests
                 return null;
             }
         }
-        static JsonNode Status(ConnectionStatus s) => new JsonArray(s.Status, s.Uptime, s.LastConnectionError);
+        static JsonNode Status(StatusInfoResult s) => new JsonArray(s.Status, s.Uptime, s.LastConnectionError);
         static JsonNode? Specific(SpecificPortMapping? m) =>
             m is null ? null : new JsonArray(m.InternalClient, m.InternalPort, m.Description, m.Enabled, m.LeaseDuration);
         static JsonNode? Generic(GenericPortMapping? m) =>

@@ -5,6 +5,8 @@ using System.IO;
 using System.Linq;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab;
 

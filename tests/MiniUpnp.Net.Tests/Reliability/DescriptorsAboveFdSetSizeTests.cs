@@ -10,6 +10,8 @@ using System.Text;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Reliability;
 

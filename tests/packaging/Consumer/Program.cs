@@ -7,6 +7,8 @@ using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MiniUpnp.Net;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 if (args.Length != 2)
 {

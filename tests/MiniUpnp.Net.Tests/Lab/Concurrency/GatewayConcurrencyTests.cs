@@ -8,6 +8,8 @@ using System.Threading.Tasks;
 using MiniUpnp.Net.Tests.Lab.Faults;
 using MiniUpnp.Net.Tests.Lab.Gateway;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Concurrency;
 
@@ -50,7 +52,7 @@ public class GatewayConcurrencyTests
         var lan = GatewayLab.Lan;
         var wan = IPAddress.Parse(LabEnvironment.IgdWanAddr);
         var gateway = await GatewayLab.OpenAsync(operationTimeout: TimeSpan.FromSeconds(10));
-        await gateway.AddMappingAsync(Tcp, ExternalPort(0, 0), InternalPort(0, 0), TimeSpan.FromSeconds(300), Description(0, 0));
+        await gateway.AddMappingAsync(new PortMappingRequest(Tcp, InternalPort(0, 0)) { ExternalPort = ExternalPort(0, 0), LeaseDuration = TimeSpan.FromSeconds(300), Description = Description(0, 0) });
         await gateway.ListMappingsAsync();
         await gateway.DeleteMappingAsync(Tcp, ExternalPort(0, 0));
         var baseline = await ProcessResources.SettledAsync(TimeSpan.FromSeconds(10));
@@ -95,12 +97,12 @@ public class GatewayConcurrencyTests
                         int ext = ExternalPort(t, r), iport = InternalPort(t, r);
                         if (r % 2 == 0)
                         {
-                            await gateway.AddMappingAsync(Tcp, ext, iport, TimeSpan.FromSeconds(300), Description(t, r));
+                            await gateway.AddMappingAsync(new PortMappingRequest(Tcp, iport) { ExternalPort = ext, LeaseDuration = TimeSpan.FromSeconds(300), Description = Description(t, r) });
                             Count("AddMappingAsync");
                         }
                         else
                         {
-                            Expect(await gateway.AddAnyMappingAsync(Tcp, ext, iport, TimeSpan.FromSeconds(300), Description(t, r)) == ext,
+                            Expect(await gateway.AddAnyMappingAsync(new PortMappingRequest(Tcp, iport) { ExternalPort = ext, LeaseDuration = TimeSpan.FromSeconds(300), Description = Description(t, r) }) == ext,
                                 t, r, "AddAny: our own free port");
                             Count("AddAnyMappingAsync");
                         }
@@ -193,7 +195,7 @@ public class GatewayConcurrencyTests
                 var token = cancel.Token;
                 var members = new (string, Func<Task<object?>>)[]
                 {
-                    ("AddMappingAsync", async () => { await gateway.AddMappingAsync(Tcp, own, InternalPort(t, 19), TimeSpan.FromSeconds(300), Description(t, 19), null, null, token); return true; }),
+                    ("AddMappingAsync", async () => { await gateway.AddMappingAsync(new PortMappingRequest(Tcp, InternalPort(t, 19)) { ExternalPort = own, LeaseDuration = TimeSpan.FromSeconds(300), Description = Description(t, 19) }, token); return true; }),
                     ("GetMappingAsync", async () => await gateway.GetMappingAsync(Tcp, own, null, token)),
                     ("GetStatusAsync", async () => await gateway.GetStatusAsync(token)),
                     ("GetExternalAddressAsync", async () => await gateway.GetExternalAddressAsync(token)),

@@ -6,6 +6,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Tests.Lab.Faults;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Concurrency;
 
@@ -268,7 +270,7 @@ public class PortConcurrencyTests
         "AddPortMapping" or "DeletePortMapping" => value is true,
         "GetSpecificPortMapping" => value is null || value is SpecificPortMapping { InternalPort: > 0 } m && m.InternalClient == lan
                                                      && m.Description.StartsWith("conc ", StringComparison.Ordinal),
-        "StatusInfo" => value is ConnectionStatus { Status: "Connected" },
+        "StatusInfo" => value is StatusInfoResult { Status: "Connected" },
         "ExternalIpAddress" => value is string s && s == wan,
         "GetGenericPortMapping" => value is null or GenericPortMapping { Protocol: "TCP" or "UDP" },
         "SelectIgd" => value is string c && c == controlUrl,

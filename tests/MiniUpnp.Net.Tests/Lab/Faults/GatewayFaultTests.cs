@@ -5,6 +5,8 @@ using System.Net;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Tests.Lab.Gateway;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Faults;
 
@@ -58,8 +60,8 @@ public class GatewayFaultTests
         ("GetStatusAsync", async () => await g.GetStatusAsync()),
         ("GetExternalAddressAsync", async () => await g.GetExternalAddressAsync()),
         ("CheckStateAsync", async () => await g.CheckStateAsync()),
-        ("AddMappingAsync", async () => { await g.AddMappingAsync(Tcp, Port + 1, 4621, TimeSpan.FromSeconds(600), "fault"); return null; }),
-        ("AddAnyMappingAsync", async () => await g.AddAnyMappingAsync(Tcp, Port + 2, 4622, TimeSpan.FromSeconds(600), "fault")),
+        ("AddMappingAsync", async () => { await g.AddMappingAsync(new PortMappingRequest(Tcp, 4621) { ExternalPort = Port + 1, LeaseDuration = TimeSpan.FromSeconds(600), Description = "fault" }); return null; }),
+        ("AddAnyMappingAsync", async () => await g.AddAnyMappingAsync(new PortMappingRequest(Tcp, 4622) { ExternalPort = Port + 2, LeaseDuration = TimeSpan.FromSeconds(600), Description = "fault" })),
         ("DeleteMappingAsync", async () => { await g.DeleteMappingAsync(Tcp, Port + 3); return null; }),
         ("DeleteMappingRangeAsync", async () => { await g.DeleteMappingRangeAsync(Tcp, Port + 4, Port + 5); return null; }),
         ("GetMappingAsync", async () => await g.GetMappingAsync(Tcp, Port)),
@@ -122,7 +124,7 @@ public class GatewayFaultTests
 
     private static async Task AssertMappingRoundTripAsync(UpnpGateway g)
     {
-        await g.AddMappingAsync(Tcp, Port + 9, 4629, TimeSpan.FromSeconds(600), "after the fault");
+        await g.AddMappingAsync(new PortMappingRequest(Tcp, 4629) { ExternalPort = Port + 9, LeaseDuration = TimeSpan.FromSeconds(600), Description = "after the fault" });
         var m = await g.GetMappingAsync(Tcp, Port + 9);
         Assert.That((m?.InternalClient, m?.InternalPort, m?.Description), Is.EqualTo((GatewayLab.Lan, 4629, "after the fault")));
         await g.DeleteMappingAsync(Tcp, Port + 9);
@@ -167,7 +169,7 @@ public class GatewayFaultTests
     public async Task KilledInTheMiddleOfCallsEachEndsWithAClearErrorAndTheSameGatewayWorksAfterARestart()
     {
         using var unobserved = new UnobservedTaskExceptions();
-        await _gateway.AddMappingAsync(Tcp, Port, 4620, TimeSpan.FromSeconds(600), "held");
+        await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4620) { ExternalPort = Port, LeaseDuration = TimeSpan.FromSeconds(600), Description = "held" });
         await WarmUpAsync();
         var baseline = await ProcessResources.SettledAsync(TimeSpan.FromSeconds(10));
 
@@ -236,7 +238,7 @@ public class GatewayFaultTests
     {
         await WarmUpAsync();
         var baseline = await ProcessResources.SettledAsync(TimeSpan.FromSeconds(10));
-        await _gateway.AddMappingAsync(Tcp, Port, 4620, TimeSpan.FromSeconds(600), "before the restart");
+        await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4620) { ExternalPort = Port, LeaseDuration = TimeSpan.FromSeconds(600), Description = "before the restart" });
 
         long restartMs = Router.Timed(Router.Restart);
         var watch = Stopwatch.StartNew();

@@ -5,6 +5,8 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Gateway;
 
@@ -19,7 +21,7 @@ public class GatewayDiscoveryLabTests
     {
         var options = GatewayLab.Options(timeout: TimeSpan.FromSeconds(5));
         var watch = Stopwatch.StartNew();
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
         watch.Stop();
         GatewayLab.Record($"discovery returned after {result.Elapsed.TotalMilliseconds:0} ms (timeout {options.Timeout.TotalMilliseconds:0} ms): {result.Reason}");
 
@@ -48,7 +50,7 @@ public class GatewayDiscoveryLabTests
     {
         var options = GatewayLab.Options();
         options.SearchMulticast = false;
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
         GatewayLab.Record($"unicast-only discovery: {result.Elapsed.TotalMilliseconds:0} ms: {result.Reason}");
         Assert.That(result.Gateway?.RootDescriptionUrl, Is.EqualTo(new Uri(LabEnvironment.RootDescUrl)), result.Reason);
     }
@@ -61,7 +63,7 @@ public class GatewayDiscoveryLabTests
         options.SearchDefaultGateways = false;
         options.SearchIPv6Multicast = true;
         var watch = Stopwatch.StartNew();
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
         watch.Stop();
         GatewayLab.Record($"IPv6 discovery returned after {result.Elapsed.TotalMilliseconds:0} ms: {result.Reason}");
 
@@ -87,7 +89,7 @@ public class GatewayDiscoveryLabTests
     {
         var options = GatewayLab.Options(timeout: TimeSpan.FromSeconds(5));
         options.SearchIPv6Multicast = true;
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
         GatewayLab.Record($"IPv4+IPv6 discovery returned after {result.Elapsed.TotalMilliseconds:0} ms: {result.Reason}");
         Assert.That(result.Gateway, Is.Not.Null, result.Reason);
         Assert.That(result.Elapsed, Is.LessThan(options.Timeout / 2));
@@ -102,7 +104,7 @@ public class GatewayDiscoveryLabTests
         options.WaitForAllAnswers = true;
         // Nothing answers the first target, so the second wave asks for all of them: the IGD answers several.
         options.SearchTargets.Insert(0, "urn:schemas-upnp-org:device:NoSuchDevice:1");
-        var result = await GatewayDiscovery.DiscoverAsync(options);
+        var result = await GatewayDiscovery.DiscoverWithReportAsync(options);
         GatewayLab.Record($"waited {result.Elapsed.TotalMilliseconds:0} ms; targets answered: {string.Join(", ", result.Candidates.SelectMany(c => c.SearchTargets))}");
         Assert.Multiple(() =>
         {
@@ -165,7 +167,7 @@ public class GatewayDiscoveryLabTests
         options.WaitForAllAnswers = true; // would otherwise return on its own after ~60 ms
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         var watch = Stopwatch.StartNew();
-        Assert.That(async () => await GatewayDiscovery.DiscoverAsync(options, cts.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await GatewayDiscovery.DiscoverWithReportAsync(options, cts.Token), Throws.InstanceOf<OperationCanceledException>());
         GatewayLab.Record($"cancelled discovery ended {watch.ElapsedMilliseconds} ms after its start (cancelled at 200 ms)");
         Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
     }

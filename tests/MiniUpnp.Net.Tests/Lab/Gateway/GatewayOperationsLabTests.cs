@@ -3,6 +3,8 @@ using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Gateway;
 
@@ -39,7 +41,7 @@ public class GatewayOperationsLabTests
     public async Task AddGetAndDeleteAMapping()
     {
         const int port = 43001;
-        await _gateway.AddMappingAsync(Tcp, port, 4301, TimeSpan.FromSeconds(600), "gateway typed ops");
+        await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4301) { ExternalPort = port, LeaseDuration = TimeSpan.FromSeconds(600), Description = "gateway typed ops" });
         try
         {
             var entry = await _gateway.GetMappingAsync(Tcp, port);
@@ -68,7 +70,7 @@ public class GatewayOperationsLabTests
     public async Task APermanentRequestBecomesOneWeekOnMiniupnpd()
     {
         const int port = 43002;
-        await _gateway.AddMappingAsync(Udp, port, 4302, TimeSpan.Zero);
+        await _gateway.AddMappingAsync(new PortMappingRequest(Udp, 4302) { ExternalPort = port, LeaseDuration = TimeSpan.Zero });
         try
         {
             var entry = await _gateway.GetMappingAsync(Udp, port);
@@ -84,23 +86,23 @@ public class GatewayOperationsLabTests
     public async Task AddAnyReturnsTheSamePortForOurOwnAndAnotherForAnotherHosts()
     {
         const int port = 43003;
-        await _gateway.AddMappingAsync(Tcp, port, 4303, TimeSpan.FromSeconds(600), "other host", GatewayLab.OtherLanHost);
+        await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4303) { ExternalPort = port, LeaseDuration = TimeSpan.FromSeconds(600), Description = "other host", InternalClient = GatewayLab.OtherLanHost });
         try
         {
             // Another host's port: the router picks another one.
-            int other = await _gateway.AddAnyMappingAsync(Tcp, port, 4303, TimeSpan.FromSeconds(600), "add any");
+            int other = await _gateway.AddAnyMappingAsync(new PortMappingRequest(Tcp, 4303) { ExternalPort = port, LeaseDuration = TimeSpan.FromSeconds(600), Description = "add any" });
             try
             {
                 Assert.That(other, Is.Not.EqualTo(port));
                 // Our own port again: an update, the same port.
-                Assert.That(await _gateway.AddAnyMappingAsync(Tcp, other, 4303, TimeSpan.FromSeconds(600), "add any"), Is.EqualTo(other));
+                Assert.That(await _gateway.AddAnyMappingAsync(new PortMappingRequest(Tcp, 4303) { ExternalPort = other, LeaseDuration = TimeSpan.FromSeconds(600), Description = "add any" }), Is.EqualTo(other));
             }
             finally
             {
                 await _gateway.DeleteMappingAsync(Tcp, other);
             }
             // AddPortMapping on another host's port: 718, as an enum value.
-            var conflict = Assert.ThrowsAsync<UpnpException>(() => _gateway.AddMappingAsync(Tcp, port, 4303, TimeSpan.FromSeconds(60)));
+            var conflict = Assert.ThrowsAsync<UpnpException>(() => _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4303) { ExternalPort = port, LeaseDuration = TimeSpan.FromSeconds(60) }));
             Assert.Multiple(() =>
             {
                 Assert.That((UpnpErrorCode)conflict!.Code, Is.EqualTo(UpnpErrorCode.ConflictInMappingEntry));
@@ -119,7 +121,7 @@ public class GatewayOperationsLabTests
         int[] ports = { 43010, 43011, 43012 };
         foreach (int p in ports)
         {
-            await _gateway.AddMappingAsync(p == 43011 ? Udp : Tcp, p, p - 39000, TimeSpan.FromSeconds(600), $"list {p}");
+            await _gateway.AddMappingAsync(new PortMappingRequest(p == 43011 ? Udp : Tcp, p - 39000) { ExternalPort = p, LeaseDuration = TimeSpan.FromSeconds(600), Description = $"list {p}" });
         }
         try
         {
@@ -150,7 +152,7 @@ public class GatewayOperationsLabTests
     {
         for (int p = 43020; p < 43024; p++)
         {
-            await _gateway.AddMappingAsync(Tcp, p, p - 39000, TimeSpan.FromSeconds(600), "range");
+            await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, p - 39000) { ExternalPort = p, LeaseDuration = TimeSpan.FromSeconds(600), Description = "range" });
         }
         await _gateway.DeleteMappingRangeAsync(Tcp, 43020, 43022);
         try

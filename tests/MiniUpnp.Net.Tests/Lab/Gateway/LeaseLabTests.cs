@@ -6,6 +6,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using MiniUpnp.Net.Native;
+using MiniUpnp.Net.Python;
 
 namespace MiniUpnp.Net.Tests.Lab.Gateway;
 
@@ -78,8 +80,7 @@ public class LeaseLabTests
     [Test]
     public async Task DisposeRemovesTheMappingEvenAfterRenewalsFailed()
     {
-        var options = Short(4402, 43102);
-        options.CheckInterval = TimeSpan.FromMinutes(10); // only renewals talk to the router here
+        var options = Short(4402, 43102) with { CheckInterval = TimeSpan.FromMinutes(10) }; // only renewals talk to the router here
         var lease = await _gateway.LeaseMappingAsync(options);
         try
         {
@@ -111,8 +112,7 @@ public class LeaseLabTests
         listener.Start();
         int internalPort = ((IPEndPoint)listener.LocalEndpoint).Port;
         var serving = ServeAsync(listener);
-        var options = Short(internalPort, 43103);
-        options.LeaseDuration = TimeSpan.FromSeconds(60);
+        var options = Short(internalPort, 43103) with { LeaseDuration = TimeSpan.FromSeconds(60) };
         var lease = await _gateway.LeaseMappingAsync(options);
         var events = new ConcurrentQueue<(string Kind, long Ms, GatewayLeaseEventArgs Args)>();
         var watch = new Stopwatch();
@@ -157,8 +157,7 @@ public class LeaseLabTests
         // gateway was discovered (SSDP uuids known) or reopened from a URL.
         var gateway = how == "discovered" ? await UpnpGateway.DiscoverAsync(GatewayLab.Options()) : _gateway;
         int port = how == "discovered" ? 43106 : 43107;
-        var options = Short(4406, port);
-        options.LeaseDuration = TimeSpan.FromSeconds(60);
+        var options = Short(4406, port) with { LeaseDuration = TimeSpan.FromSeconds(60) };
         var lease = await gateway.LeaseMappingAsync(options);
         var events = new ConcurrentQueue<string>();
         lease.Lost += (_, e) => events.Enqueue($"lost ({e.Reason})");
@@ -196,11 +195,10 @@ public class LeaseLabTests
         [Values(true, false)] bool addAnyPortMapping)
     {
         int port = addAnyPortMapping ? 43104 : 43105;
-        await _gateway.AddMappingAsync(Tcp, port, 4404, TimeSpan.FromSeconds(600), "someone else", GatewayLab.OtherLanHost);
+        await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4404) { ExternalPort = port, LeaseDuration = TimeSpan.FromSeconds(600), Description = "someone else", InternalClient = GatewayLab.OtherLanHost });
         try
         {
-            var options = Short(4404, port);
-            options.PreferAddAnyPortMapping = addAnyPortMapping;
+            var options = Short(4404, port) with { PreferAddAnyPortMapping = addAnyPortMapping };
             await using var lease = await _gateway.LeaseMappingAsync(options);
             GatewayLab.Record($"asked for {port}, got {lease.ExternalPort} ({(addAnyPortMapping ? "AddAnyPortMapping" : "AddPortMapping + retries")})");
             Assert.Multiple(async () =>
@@ -222,14 +220,12 @@ public class LeaseLabTests
     [Test]
     public async Task TheOptInSweepRemovesWhatAnEarlierRunLeftBehind()
     {
-        await _gateway.AddMappingAsync(Tcp, 43106, 4406, TimeSpan.FromSeconds(600), "sweep tag");
-        await _gateway.AddMappingAsync(PortMappingProtocol.Udp, 43107, 4407, TimeSpan.FromSeconds(600), "sweep tag");
-        await _gateway.AddMappingAsync(Tcp, 43108, 4408, TimeSpan.FromSeconds(600), "sweep tag", GatewayLab.OtherLanHost);
+        await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4406) { ExternalPort = 43106, LeaseDuration = TimeSpan.FromSeconds(600), Description = "sweep tag" });
+        await _gateway.AddMappingAsync(new PortMappingRequest(PortMappingProtocol.Udp, 4407) { ExternalPort = 43107, LeaseDuration = TimeSpan.FromSeconds(600), Description = "sweep tag" });
+        await _gateway.AddMappingAsync(new PortMappingRequest(Tcp, 4408) { ExternalPort = 43108, LeaseDuration = TimeSpan.FromSeconds(600), Description = "sweep tag", InternalClient = GatewayLab.OtherLanHost });
         try
         {
-            var options = Short(4409, 43109);
-            options.Description = "sweep tag";
-            options.SweepStaleMappings = true;
+            var options = Short(4409, 43109) with { Description = "sweep tag", SweepStaleMappings = true };
             await using (var lease = await _gateway.LeaseMappingAsync(options))
             {
                 Assert.Multiple(async () =>

@@ -1,10 +1,12 @@
 using System;
 using System.Net;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>How a <see cref="GatewayLease"/> keeps what it asked for: lease, renewal, checks and retries.</summary>
-public abstract class GatewayLeaseOptions
+public abstract record GatewayLeaseOptions
 {
     private protected GatewayLeaseOptions()
     {
@@ -14,21 +16,21 @@ public abstract class GatewayLeaseOptions
     /// (fractions round up), from 2 s (the router's expiry check has a one-second grain) to 604800 s for a port mapping
     /// and 86400 s for a pinhole. A port mapping also takes <see cref="TimeSpan.Zero"/>: a permanent mapping (miniupnpd
     /// turns it into one week), removed on dispose like any other.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromHours(1);
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>How often the lease reads its entry back from the router to notice a loss (a router restart, another
     /// host taking the port, a changed external address). Default 1 minute; each check is one or two SOAP calls.</summary>
-    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The first wait after a failed renewal or restore (default 1 s); it doubles on every further failure.</summary>
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest wait between retries (default 1 minute).</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How long <see cref="GatewayLease.DisposeAsync"/> may take, at most (default 10 s): waiting for a
     /// native call still running, then removing the entry.</summary>
-    public TimeSpan DisposeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan DisposeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// True (the default): when the router does not answer at its description URL while the lease restores its entry,
@@ -37,7 +39,7 @@ public abstract class GatewayLeaseOptions
     /// answering with an SSDP uuid it answered with before (known when the gateway was discovered, not reopened from a
     /// URL). False: keep asking the old URL.
     /// </summary>
-    public bool RediscoverWhenUnreachable { get; set; } = true;
+    public bool RediscoverWhenUnreachable { get; init; } = true;
 
     private protected void ValidateTiming(TimeSpan maxLease, bool allowPermanent)
     {
@@ -60,7 +62,7 @@ public abstract class GatewayLeaseOptions
 }
 
 /// <summary>What a <see cref="PortMappingLease"/> maps, and how it keeps it.</summary>
-public sealed class PortMappingLeaseOptions : GatewayLeaseOptions
+public sealed record PortMappingLeaseOptions : GatewayLeaseOptions
 {
     /// <summary>Maps <paramref name="internalPort"/> of this host for <paramref name="protocol"/>.</summary>
     /// <param name="protocol">TCP or UDP.</param>
@@ -79,30 +81,30 @@ public sealed class PortMappingLeaseOptions : GatewayLeaseOptions
 
     /// <summary>The external port wanted, 1–65535, or 0 (the default) for the same as <see cref="InternalPort"/>.
     /// When it is taken, the lease takes another (see <see cref="PortMappingLease.ExternalPort"/>).</summary>
-    public int ExternalPort { get; set; }
+    public int ExternalPort { get; init; }
 
     /// <summary>The LAN host to forward to (IPv4), or null (the default) for the gateway's
     /// <see cref="UpnpGateway.LocalAddress"/>.</summary>
-    public IPAddress? InternalClient { get; set; }
+    public IPAddress? InternalClient { get; init; }
 
     /// <summary>The mapping's description (default "MiniUpnp.Net"). It is also the tag
     /// <see cref="SweepStaleMappings"/> recognises: give each application its own.</summary>
-    public string Description { get; set; } = "MiniUpnp.Net";
+    public string Description { get; init; } = "MiniUpnp.Net";
 
     /// <summary>How many external ports to try when the router has no AddAnyPortMapping and the one asked for is
     /// taken (default 8: the one asked for, then random ports from 49152 to 65535).</summary>
-    public int MaxPortAttempts { get; set; } = 8;
+    public int MaxPortAttempts { get; init; } = 8;
 
     /// <summary>Use IGDv2's AddAnyPortMapping where the router has it (default true): the router picks a free external
     /// port in one call when the one asked for is taken.</summary>
-    public bool PreferAddAnyPortMapping { get; set; } = true;
+    public bool PreferAddAnyPortMapping { get; init; } = true;
 
     /// <summary>
     /// Opt-in: before mapping, remove the mappings a previous run of this application left behind (a crash, a
     /// killed process): every mapping to this internal client whose description equals <see cref="Description"/>.
     /// Two instances of the application on one host with the same description would remove each other's mappings.
     /// </summary>
-    public bool SweepStaleMappings { get; set; }
+    public bool SweepStaleMappings { get; init; }
 
     internal void Validate()
     {
@@ -123,7 +125,7 @@ public sealed class PortMappingLeaseOptions : GatewayLeaseOptions
 }
 
 /// <summary>What a <see cref="PinholeLease"/> opens, and how it keeps it.</summary>
-public sealed class PinholeLeaseOptions : GatewayLeaseOptions
+public sealed record PinholeLeaseOptions : GatewayLeaseOptions
 {
     /// <summary>Opens inbound IPv6 traffic to <paramref name="internalPort"/> of this host.</summary>
     /// <param name="protocol">TCP, UDP, or null for any protocol.</param>
@@ -142,13 +144,13 @@ public sealed class PinholeLeaseOptions : GatewayLeaseOptions
 
     /// <summary>The internal IPv6 host, or null (the default) for the gateway's <see cref="UpnpGateway.LocalAddress"/>
     /// (which is IPv6 when the gateway was opened from its IPv6 description URL).</summary>
-    public IPAddress? InternalClient { get; set; }
+    public IPAddress? InternalClient { get; init; }
 
     /// <summary>The only remote IPv6 host allowed, or null (the default) for any.</summary>
-    public IPAddress? RemoteHost { get; set; }
+    public IPAddress? RemoteHost { get; init; }
 
     /// <summary>The only remote port allowed, or 0 (the default) for any.</summary>
-    public int RemotePort { get; set; }
+    public int RemotePort { get; init; }
 
     internal void Validate()
     {

@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>
@@ -38,7 +40,7 @@ public sealed class PinholeLease : GatewayLease
     /// <exception cref="NotSupportedException">The router has no WANIPv6FirewallControl service.</exception>
     /// <exception cref="InvalidOperationException">No internal client was given and the gateway was opened over IPv4.</exception>
     /// <exception cref="UpnpException">The router refused (606, 402, …).</exception>
-    public static async Task<PinholeLease> StartAsync(UpnpGateway gateway, PinholeLeaseOptions options, CancellationToken cancellationToken = default)
+    internal static async Task<PinholeLease> StartAsync(UpnpGateway gateway, PinholeLeaseOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         ArgumentNullException.ThrowIfNull(options);

@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using MiniUpnp.Net.Interop;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 /// <summary>
 /// Owns a buffer that miniupnpc allocated with the C runtime's <c>malloc</c> (the body returned by

@@ -5,6 +5,8 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>Where a lease stands.</summary>
@@ -409,7 +411,7 @@ public abstract class GatewayLease : IAsyncDisposable
                 search.SearchDefaultGateways = false;
                 search.SearchIPv6Multicast = true;
             }
-            var found = await GatewayDiscovery.DiscoverAsync(search, stop).ConfigureAwait(false);
+            var found = await GatewayDiscovery.DiscoverWithReportAsync(search, stop).ConfigureAwait(false);
             if (found.Gateway is not { } gateway)
             {
                 throw new UpnpException(Miniupnpc.UPNP_NO_IGD,

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text;
 using System.Threading;
 
-namespace MiniUpnp.Net;
+using MiniUpnp.Net.Native;
+
+namespace MiniUpnp.Net.Python;
 
 /// <summary>
 /// A member-by-member port of the Python module's <c>miniupnpc.UPnP</c> class (miniupnpc 2.3.3,
@@ -180,12 +182,12 @@ public sealed class UPnP : IDisposable
     /// <summary>Python <c>statusinfo()</c>: status and uptime.</summary>
     /// <returns><c>(status, uptime, lastconnerror)</c>.</returns>
     /// <exception cref="UpnpException">The IGD or the connection to it failed.</exception>
-    public ConnectionStatus StatusInfo()
+    public StatusInfoResult StatusInfo()
     {
         var igd = Current();
         int r = Miniupnpc.UPNP_GetStatusInfo(igd.ControlUrl, igd.ServiceType, out var status, out uint uptime, out var lastconnerror);
         UpnpException.ThrowIfFailed(r);
-        return new ConnectionStatus(status, uptime, lastconnerror);
+        return new StatusInfoResult(status, uptime, lastconnerror);
     }
 
     /// <summary>Python <c>connectiontype()</c>: the IGD's WAN connection type.</summary>

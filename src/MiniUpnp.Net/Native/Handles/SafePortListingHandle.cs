@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using MiniUpnp.Net.Interop;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 /// <summary>
 /// Owns a C <c>struct PortMappingParserData</c> (allocated here, zeroed) and the list miniupnpc builds in it

@@ -3,6 +3,8 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>
@@ -54,7 +56,7 @@ public sealed class PortMappingLease : GatewayLease
     /// <exception cref="UpnpException">The router refused the mapping (every port tried was taken:
     /// <see cref="UpnpErrorCode.ConflictInMappingEntry"/>), or did not keep it (<see cref="UpnpErrorCode.InvalidResponse"/>).</exception>
     /// <exception cref="TimeoutException">The router did not answer in time.</exception>
-    public static async Task<PortMappingLease> StartAsync(UpnpGateway gateway, PortMappingLeaseOptions options,
+    internal static async Task<PortMappingLease> StartAsync(UpnpGateway gateway, PortMappingLeaseOptions options,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gateway);
@@ -138,14 +140,12 @@ public sealed class PortMappingLease : GatewayLease
     {
         try
         {
-            return await gateway.AddAnyMappingAsync(Protocol, wanted, InternalPort, RequestedLease, _options.Description, _client,
-                null, cancellationToken).ConfigureAwait(false);
+            return await gateway.AddAnyMappingAsync(new PortMappingRequest(Protocol, InternalPort) { ExternalPort = wanted, LeaseDuration = RequestedLease, Description = _options.Description, InternalClient = _client }, cancellationToken).ConfigureAwait(false);
         }
         catch (UpnpException e) when (e.Code == (int)UpnpErrorCode.OnlyPermanentLeasesSupported && !_permanent)
         {
             _permanent = true;
-            return await gateway.AddAnyMappingAsync(Protocol, wanted, InternalPort, TimeSpan.Zero, _options.Description, _client,
-                null, cancellationToken).ConfigureAwait(false);
+            return await gateway.AddAnyMappingAsync(new PortMappingRequest(Protocol, InternalPort) { ExternalPort = wanted, LeaseDuration = TimeSpan.Zero, Description = _options.Description, InternalClient = _client }, cancellationToken).ConfigureAwait(false);
         }
         catch (UpnpException e) when (e.Code is (int)UpnpErrorCode.InvalidAction or (int)UpnpErrorCode.OptionalActionNotImplemented)
         {
@@ -185,14 +185,12 @@ public sealed class PortMappingLease : GatewayLease
     {
         try
         {
-            await gateway.AddMappingAsync(Protocol, port, InternalPort, RequestedLease, _options.Description, _client, null,
-                cancellationToken).ConfigureAwait(false);
+            await gateway.AddMappingAsync(new PortMappingRequest(Protocol, InternalPort) { ExternalPort = port, LeaseDuration = RequestedLease, Description = _options.Description, InternalClient = _client }, cancellationToken).ConfigureAwait(false);
         }
         catch (UpnpException e) when (e.Code == (int)UpnpErrorCode.OnlyPermanentLeasesSupported && !_permanent)
         {
             _permanent = true;
-            await gateway.AddMappingAsync(Protocol, port, InternalPort, TimeSpan.Zero, _options.Description, _client, null,
-                cancellationToken).ConfigureAwait(false);
+            await gateway.AddMappingAsync(new PortMappingRequest(Protocol, InternalPort) { ExternalPort = port, LeaseDuration = TimeSpan.Zero, Description = _options.Description, InternalClient = _client }, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -2,6 +2,8 @@ using System;
 using System.Net;
 using System.Net.Sockets;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>

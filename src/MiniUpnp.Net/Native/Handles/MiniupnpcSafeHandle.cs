@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using System.Threading;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 /// <summary>
 /// Base of every handle that owns a miniupnpc allocation. A handle released by the finalizer instead of

@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using MiniUpnp.Net.Interop;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 /// <summary>
 /// Owns a C <c>struct UPNPUrls</c> (allocated here, zeroed) and the URL strings miniupnpc puts in it;

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using MiniUpnp.Net.Interop;
 
-namespace MiniUpnp.Net;
+namespace MiniUpnp.Net.Native;
 
 /// <summary>
 /// Owns the chained list of devices returned by <c>upnpDiscover</c> and its siblings; releasing it calls

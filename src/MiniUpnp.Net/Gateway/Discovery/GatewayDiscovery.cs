@@ -7,6 +7,8 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>
@@ -37,13 +39,14 @@ public static class GatewayDiscovery
     // A receive that fails (an ICMP error reported on the socket) is retried, this many times at most.
     private const int MaxReceiveErrors = 32;
 
-    /// <summary>Searches for gateways and chooses one.</summary>
+    /// <summary>Searches for gateways and chooses one, and reports why: every candidate seen and the reason for the
+    /// choice (<see cref="UpnpGateway.DiscoverAsync"/> returns the chosen gateway alone).</summary>
     /// <param name="options">Options, or null for the defaults.</param>
     /// <param name="cancellationToken">Stops the search.</param>
     /// <returns>The chosen gateway (or none), every candidate seen, and the reason for the choice.</returns>
     /// <exception cref="ArgumentException">An option has a value a search cannot use.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
-    public static async Task<GatewayDiscoveryResult> DiscoverAsync(GatewayDiscoveryOptions? options = null,
+    public static async Task<GatewayDiscoveryResult> DiscoverWithReportAsync(GatewayDiscoveryOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         options = options?.Clone() ?? new GatewayDiscoveryOptions(); // a private copy: the caller may change theirs
@@ -55,7 +58,7 @@ public static class GatewayDiscovery
 
     /// <summary>
     /// Warm start: reopens the gateway from a remembered root-description URL without SSDP (one description fetch,
-    /// validated by miniupnpc), and falls back to <see cref="DiscoverAsync"/> when the URL is stale (no answer within
+    /// validated by miniupnpc), and falls back to <see cref="DiscoverWithReportAsync"/> when the URL is stale (no answer within
     /// <see cref="GatewayDiscoveryOptions.RememberedUrlTimeout"/>, or not an IGD any more).
     /// </summary>
     /// <param name="rememberedUrl">A <see cref="UpnpGateway.RootDescriptionUrl"/> from an earlier run, or null to
@@ -74,10 +77,9 @@ public static class GatewayDiscovery
         cancellationToken.ThrowIfCancellationRequested();
         if (url is null)
         {
-            return await DiscoverAsync(options, cancellationToken).ConfigureAwait(false);
+            return await DiscoverWithReportAsync(options, cancellationToken).ConfigureAwait(false);
         }
 
-        StartupWarmup.Start(); // on other threads, alongside the fetch
         var watch = Stopwatch.StartNew();
         string failure;
         try
@@ -100,7 +102,7 @@ public static class GatewayDiscovery
             failure = $"no answer within {options.RememberedUrlTimeout.TotalMilliseconds:0} ms";
         }
 
-        var discovered = await DiscoverAsync(options, cancellationToken).ConfigureAwait(false);
+        var discovered = await DiscoverWithReportAsync(options, cancellationToken).ConfigureAwait(false);
         var stale = new GatewayCandidate(rememberedUrl!, null, Array.Empty<string>(), null, null, null, null,
             $"remembered URL, stale: {failure}");
         return new GatewayDiscoveryResult(discovered.Gateway, discovered.Candidates.Prepend(stale).ToArray(),
@@ -147,7 +149,6 @@ public static class GatewayDiscovery
             targets.AddRange(_options.UnicastTargets.Distinct());
             var firstTarget = new[] { _options.SearchTargets[0] };
             sendError = Send(v4, v6, targets, firstTarget) ?? sendError;
-            StartupWarmup.Start(); // while the router takes its time to answer
             // The timeout counts from the start of the search.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var left = _options.Timeout - _watch.Elapsed;

@@ -1,6 +1,8 @@
 using System;
 
-namespace MiniUpnp.Net;
+using MiniUpnp.Net.Native;
+
+namespace MiniUpnp.Net.Python;
 
 /// <summary>
 /// The C library's text-to-number conversions that the Python module applies to the IGD's answers

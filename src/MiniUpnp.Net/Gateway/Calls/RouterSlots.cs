@@ -2,6 +2,8 @@ using System;
 using System.Collections.Concurrent;
 using System.Threading;
 
+using MiniUpnp.Net.Native;
+
 namespace MiniUpnp.Net;
 
 /// <summary>

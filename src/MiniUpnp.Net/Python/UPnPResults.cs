@@ -1,4 +1,6 @@
-namespace MiniUpnp.Net;
+using MiniUpnp.Net.Native;
+
+namespace MiniUpnp.Net.Python;
 
 /// <summary>
 /// Result of <see cref="UPnP.StatusInfo"/>: Python's <c>(status, uptime, lastconnerror)</c> tuple.
@@ -7,7 +9,7 @@ namespace MiniUpnp.Net;
 /// <param name="Status">Connection status (<c>Connected</c>, …).</param>
 /// <param name="Uptime">Seconds since the connection came up.</param>
 /// <param name="LastConnectionError">Last connection error (<c>ERROR_NONE</c>, …).</param>
-public sealed record ConnectionStatus(string Status, uint Uptime, string LastConnectionError);
+public sealed record StatusInfoResult(string Status, uint Uptime, string LastConnectionError);
 
 /// <summary>
 /// Result of <see cref="UPnP.GetSpecificPortMapping"/>: Python's <c>(intClient, iPort, desc, enabled, leaseDuration)</c>.
