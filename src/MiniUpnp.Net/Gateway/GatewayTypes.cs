@@ -76,7 +76,7 @@ public sealed record PortMappingEntry(
 public sealed record GatewayStatus(string ConnectionStatus, TimeSpan Uptime, string LastConnectionError)
 {
     /// <summary>True for <c>Connected</c> (and <c>Up</c>, which miniupnpc also accepts).</summary>
-    public bool IsConnected => ConnectionStatus is "Connected" or "Up";
+    public bool IsConnected => IgdProbe.IsConnectedStatus(ConnectionStatus);
 }
 
 /// <summary>The IPv6 firewall's status (<c>GetFirewallStatus</c>).</summary>

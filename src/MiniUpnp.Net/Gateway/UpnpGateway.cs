@@ -190,18 +190,7 @@ public sealed class UpnpGateway
     public async Task<GatewayState> CheckStateAsync(CancellationToken cancellationToken = default)
     {
         var igd = _igd;
-        return await Native(() =>
-        {
-            int r = Miniupnpc.UPNP_GetStatusInfo(igd.ControlUrl, igd.ServiceType, out string status, out _, out _);
-            if (r != Miniupnpc.UPNPCOMMAND_SUCCESS || status is not ("Connected" or "Up"))
-            {
-                return GatewayState.NotConnected;
-            }
-            r = Miniupnpc.UPNP_GetExternalIPAddress(igd.ControlUrl, igd.ServiceType, out string external);
-            return r == Miniupnpc.UPNPCOMMAND_SUCCESS && !ReservedAddresses.IsReserved(external)
-                ? GatewayState.Connected
-                : GatewayState.ConnectedWithReservedAddress;
-        }, cancellationToken).ConfigureAwait(false);
+        return await Native(() => IgdProbe.StateOf(igd).State, cancellationToken).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ status

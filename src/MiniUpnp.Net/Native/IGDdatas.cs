@@ -22,6 +22,10 @@ public sealed unsafe class IGDdatas
     /// <summary>The device's presentation URL.</summary>
     public string presentationurl => ReadField(static d => d->presentationurl);
 
+    /// <summary>Swaps the first and second WAN connection services, as <c>UPNP_GetValidIGD</c> does to try the second
+    /// (miniupnpc.c): not a C function, the one struct edit the async layer's probe needs.</summary>
+    internal void SwapFirstAndSecondService() => (Value.first, Value.second) = (Value.second, Value.first);
+
     /// <summary>Nesting depth reached by the parser (parser state).</summary>
     public int level => Value.level;
 

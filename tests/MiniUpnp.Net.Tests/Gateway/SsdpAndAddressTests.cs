@@ -1,6 +1,8 @@
 using System;
+using System.Linq;
 using System.Net;
 using System.Text;
+using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
@@ -89,6 +91,21 @@ public class SsdpAndAddressTests
     [TestCase("2001:db8::1", true, TestName = "IPv6 text")]
     public void ReservedAddressesAreMiniupnpcs(string address, bool reserved) =>
         Assert.That(ReservedAddresses.IsReserved(address), Is.EqualTo(reserved));
+
+    /// <summary>ReservedAddresses is a copy of miniupnpc's table (src/addr_is_reserved.c): read the table from the
+    /// pinned source itself and compare, block by block, so that a new upstream block cannot be missed.</summary>
+    [Test]
+    public void ReservedBlocksAreUpstreamsTable()
+    {
+        string source = System.IO.File.ReadAllText(System.IO.Path.Combine(TestPaths.UpstreamSource, "src", "addr_is_reserved.c"));
+        var upstream = System.Text.RegularExpressions.Regex.Matches(source,
+                @"\{\s*IP\(\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+)\)\s*,\s*MSK\(\s*(\d+)\)\s*\}")
+            .Select(m => ((uint.Parse(m.Groups[1].Value) << 24) | (uint.Parse(m.Groups[2].Value) << 16)
+                          | (uint.Parse(m.Groups[3].Value) << 8) | uint.Parse(m.Groups[4].Value), int.Parse(m.Groups[5].Value)))
+            .ToArray();
+        Assert.That(upstream, Has.Length.GreaterThan(10), "the table was found in addr_is_reserved.c");
+        Assert.That(ReservedAddresses.Blocks, Is.EqualTo(upstream));
+    }
 
     [Test]
     public void ErrorCodesAreTheUPnPNumbers()

@@ -9,8 +9,8 @@ namespace MiniUpnp.Net;
 /// Fetches one root description (<see cref="DescriptionFetch"/>: size cap and deadline), reads it with miniupnpc's
 /// parser and, when asked, finds the gateway's state exactly as
 /// <c>UPNP_GetValidIGD</c> does for one device (miniupnpc.c, 2.3.3): the first WAN connection service, then the
-/// second one swapped into first place, each checked with <c>UPNPIGD_IsConnected</c> and
-/// <c>UPNP_GetExternalIPAddress</c> + <c>addr_is_reserved</c>. Blocking: run it through <see cref="NativeCall"/>.
+/// second one swapped into first place, each checked as <c>UPNPIGD_IsConnected</c> does (<see cref="IsConnected"/>) and
+/// with <c>UPNP_GetExternalIPAddress</c> + <c>addr_is_reserved</c>. Blocking: run it through <see cref="NativeCall"/>.
 /// Every native allocation is made and freed inside <see cref="Probe"/>, so an abandoned probe leaks nothing.
 /// </summary>
 internal static class IgdProbe
@@ -62,7 +62,7 @@ internal static class IgdProbe
         }
 
         // State 1 (connected, public address) on the first service?
-        bool firstConnected = Miniupnpc.UPNPIGD_IsConnected(urls, data) == 1;
+        bool firstConnected = IsConnected(first);
         IPAddress? firstExternal = firstConnected ? ExternalAddress(first) : null;
         if (firstConnected && firstExternal is not null && !ReservedAddresses.IsReserved(firstExternal))
         {
@@ -75,13 +75,13 @@ internal static class IgdProbe
         IPAddress? secondExternal = null;
         if (data.second.servicetype.Length > 0)
         {
-            (data.Value.first, data.Value.second) = (data.Value.second, data.Value.first);
+            data.SwapFirstAndSecondService();
             using var secondUrls = new SafeUrlsHandle();
             Miniupnpc.GetUPNPUrls(secondUrls, data, rootUrl, 0);
             second = Read(rootUrl, secondUrls, data, localAddress);
             if (Validate(second, allowForeignAddresses) is null)
             {
-                secondConnected = Miniupnpc.UPNPIGD_IsConnected(secondUrls, data) == 1;
+                secondConnected = IsConnected(second);
                 secondExternal = secondConnected ? ExternalAddress(second) : null;
                 if (secondConnected && secondExternal is not null && !ReservedAddresses.IsReserved(secondExternal))
                 {
@@ -119,6 +119,31 @@ internal static class IgdProbe
             firewall.servicetype,
             localAddress);
     }
+
+    /// <summary>
+    /// The state of one WAN connection service, as <c>UPNP_GetValidIGD</c> judges it: not connected; connected with an
+    /// external address that is public; or connected, but the address is reserved or cannot be read. Blocking.
+    /// </summary>
+    internal static (GatewayState State, IPAddress? ExternalAddress) StateOf(IgdDescription igd)
+    {
+        if (!IsConnected(igd))
+        {
+            return (GatewayState.NotConnected, null);
+        }
+        var external = ExternalAddress(igd);
+        return external is not null && !ReservedAddresses.IsReserved(external)
+            ? (GatewayState.Connected, external)
+            : (GatewayState.ConnectedWithReservedAddress, external);
+    }
+
+    /// <summary><c>UPNPIGD_IsConnected</c> (miniupnpc.c): <c>GetStatusInfo</c> succeeds and says the connection is up.</summary>
+    internal static bool IsConnected(IgdDescription igd) =>
+        Miniupnpc.UPNP_GetStatusInfo(igd.ControlUrl, igd.ServiceType, out string status, out _, out _) == Miniupnpc.UPNPCOMMAND_SUCCESS
+        && IsConnectedStatus(status);
+
+    /// <summary>The one rule for "connected" in this layer: miniupnpc's (<c>UPNPIGD_IsConnected</c> compares the status
+    /// with "Connected" and "Up").</summary>
+    internal static bool IsConnectedStatus(string status) => status is "Connected" or "Up";
 
     /// <summary>The external address as an IPv4 address, or null when the call fails or the text is not one.</summary>
     private static IPAddress? ExternalAddress(IgdDescription igd)

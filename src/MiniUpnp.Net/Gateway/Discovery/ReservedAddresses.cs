@@ -13,7 +13,7 @@ namespace MiniUpnp.Net;
 /// </summary>
 internal static class ReservedAddresses
 {
-    private static readonly (uint Network, int PrefixLength)[] Blocks =
+    internal static readonly (uint Network, int PrefixLength)[] Blocks =
     {
         (Ip(0, 0, 0, 0), 8),        // RFC1122 "This host on this network"
         (Ip(10, 0, 0, 0), 8),       // RFC1918 Private-Use
