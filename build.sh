@@ -6,8 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ARTIFACTS="$ROOT/artifacts"
 CONFIGURATION="${CONFIGURATION:-Release}"
 
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+DIE_PREFIX="build.sh:"
+# say, die, have, host_rid, buildable_rids, ensure_packages, ...
+source "$ROOT/build/common.sh"
 
 usage() {
   cat <<'EOF'
@@ -35,8 +36,6 @@ EOF
 }
 
 # ---------- prerequisites ----------
-have() { command -v "$1" >/dev/null 2>&1; }
-
 # Debian packages each verb needs; installed with apt when we are root on Debian, printed otherwise.
 PKGS_NATIVE="cmake ninja-build gcc libc6-dev git ca-certificates"
 PKGS_GENERATE="libclang1-16 libclang-common-16-dev"
@@ -51,44 +50,8 @@ PKGS_PACKAGING="clang zlib1g-dev"
 PKGS_FUZZ="clang libclang-rt-14-dev"
 cross_host() { [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] && [ -f /etc/debian_version ]; }
 
-ensure_packages() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # `apt-get update` only when the package lists are missing or a first install attempt fails.
-    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-      apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-  elif [ -f /etc/debian_version ]; then
-    die "missing packages; run: sudo apt-get install ${missing[*]}"
-  else
-    die "missing prerequisites (Debian names: ${missing[*]}); install their equivalents for your OS"
-  fi
-}
-
 ensure_dotnet() {
   have dotnet || die "the .NET SDK 10 is required: https://dotnet.microsoft.com/download (or Debian/Ubuntu: apt-get install dotnet-sdk-10.0 from Microsoft's feed)"
-}
-
-host_rid() {
-  local os arch
-  case "$(uname -s)" in
-    Linux) os=linux; if ldd --version 2>&1 | grep -qi musl; then os=linux-musl; fi ;;
-    Darwin) os=osx ;;
-    *) die "unsupported host $(uname -s); use build.ps1 on Windows" ;;
-  esac
-  case "$(uname -m)" in
-    x86_64|amd64) arch=x64 ;;
-    aarch64|arm64) arch=arm64 ;;
-    *) die "unsupported architecture $(uname -m)" ;;
-  esac
-  echo "$os-$arch"
 }
 
 # ---------- verbs ----------

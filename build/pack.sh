@@ -24,28 +24,11 @@ ALL_RIDS="linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86 osx-x64 osx-arm64
 # Packing builds the managed library in its own output tree and restores into the project's own package cache, so it
 # neither disturbs a developer's artifacts/bin|obj nor leaves dev versions of our packages in ~/.nuget/packages.
 PACK_ARTIFACTS="$ARTIFACTS/pack"
-native_path() { if command -v cygpath >/dev/null 2>&1; then cygpath -m "$1"; else printf '%s' "$1"; fi; }
+DIE_PREFIX="pack.sh:"
+# say, die, have, native_path, host_rid
+source "$ROOT/build/common.sh"
 export NUGET_PACKAGES="$(native_path "${MINIUPNPNET_NUGET_PACKAGES:-$ARTIFACTS/nuget-packages}")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'pack.sh: %s\n' "$*" >&2; exit 1; }
-
-host_rid() {
-  local os arch
-  case "$(uname -s)" in
-    Linux) os=linux; if ldd --version 2>&1 | grep -qi musl; then os=linux-musl; fi ;;
-    Darwin) os=osx ;;
-    MINGW*|MSYS*|CYGWIN*) os=win ;;
-    *) die "unsupported host $(uname -s)" ;;
-  esac
-  case "$(uname -m)" in
-    x86_64|amd64) arch=x64 ;;
-    aarch64|arm64) arch=arm64 ;;
-    *) die "unsupported architecture $(uname -m)" ;;
-  esac
-  echo "$os-$arch"
-}
 
 lib_name() { case "$1" in win-*) echo libminiupnpc.dll ;; osx-*) echo libminiupnpc.dylib ;; *) echo libminiupnpc.so ;; esac; }
 
