@@ -24,9 +24,13 @@ usage() {
   generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
   build                native + the .NET solution
   pack                 NuGet packages in artifacts/packages/: MiniUpnp.Net, the upnpc-net tool, one runtime package per RID built
-  test                 build, then run upstream's C tests (CTest) and the NUnit tests; prints "N passed, N failed, N skipped"
+  test                 the developer's loop: build, upstream's C tests (CTest), the NUnit suite (with the IGD lab as root);
+                       prints "N passed, N failed, N skipped"
   test --sanitize      the sanitizer round: the ASan + UBSan build and its CTest, then the NUnit suite with the lab (root)
                        against that library, ASan's runtime preloaded; fails on any sanitizer report (docs/sanitizers.md)
+  ci                   what .ci/run runs: generate --check, test, the cross RIDs (build/cross.sh all), packaging of those
+                       RIDs and its consumption test, test --sanitize, fuzz 20; logs in artifacts/ci-<part>.log, then one
+                       line summing every part: "N passed, N failed, N skipped"
   demo                 build, start the IGD lab, map a port with upnpc-net, use it from the WAN side, close it
   lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
   reference            build the Python module from the pinned source (the conformance reference)
@@ -222,18 +226,6 @@ verb_test() {
   lab_lan_close
   local trx
   for trx in "$results"/*.trx; do [ -f "$trx" ] && count_trx "$trx"; done
-  if cross_host; then
-    say "test: the other RIDs, cross-built and smoke-tested under qemu-aarch64, the musl loader and wine (build/cross.sh)"
-    "$ROOT/build/cross.sh" all --junit "$results/cross.xml" || status=1
-    [ -f "$results/cross.xml" ] && count_junit "$results/cross.xml"
-  fi
-  say "test: the packages, installed from artifacts/packages by a new console app, JIT and NativeAOT"
-  if "$ROOT/build/pack.sh"; then
-    "$ROOT/tests/packaging/consume.sh" --junit "$results/packaging.xml" || status=1
-    [ -f "$results/packaging.xml" ] && count_junit "$results/packaging.xml"
-  else
-    status=1; TOTAL_FAILED=$((TOTAL_FAILED + 1))
-  fi
   [ "$TOTAL_FAILED" -gt 0 ] && status=1
   echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
   return $status
@@ -467,6 +459,93 @@ verb_deps() {
   say "deps: all present"
 }
 
+# ---------- ci: everything .ci/run checks ----------
+# Each part runs as a process of its own, its output shown and kept in artifacts/ci-<part>.log, its counts added to
+# one final line "N passed, N failed, N skipped":
+#   generate   ./build.sh generate --check                     one pass, or one failure
+#   test       ./build.sh test (CTest, NUnit with the lab)     its final line
+#   cross      build/cross.sh all (the other RIDs; Debian x86_64 only)   its JUnit file (none: one failure)
+#   packaging  build/pack.sh with those RIDs + tests/packaging/consume.sh   consume.sh's JUnit file (none: one failure)
+#   sanitize   ./build.sh test --sanitize                      its final line (one failure per sanitizer report)
+#   fuzz       ./build.sh fuzz 20                              per harness: no crash one pass, else one failure
+CI_PASSED=0 CI_FAILED=0 CI_SKIPPED=0 CI_STATUS=0 CI_RC=0 CI_TIMES=()
+ci_part() { # NAME LABEL COMMAND...: runs it, output to the terminal and artifacts/ci-NAME.log; records time and status
+  local name="$1" label="$2" t0 rc=0; shift 2
+  t0=$(date +%s)
+  say "ci: $label"
+  "$@" 2>&1 | tee "$ARTIFACTS/ci-$name.log" || rc=$?
+  CI_TIMES+=("$label $(( $(date +%s) - t0 )) s")
+  CI_RC=$rc
+  [ $rc = 0 ] || CI_STATUS=1
+}
+ci_count() { # PASSED FAILED SKIPPED
+  CI_PASSED=$((CI_PASSED + $1)); CI_FAILED=$((CI_FAILED + $2)); CI_SKIPPED=$((CI_SKIPPED + $3))
+}
+ci_add_summary() { # LOG: its last "N passed, N failed, N skipped" line (one failure when there is none)
+  local summary
+  summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$1" | tail -1 || true)
+  [ -n "$summary" ] || summary="0 passed, 1 failed, 0 skipped"
+  ci_count "$(echo "$summary" | cut -d' ' -f1)" "$(echo "$summary" | cut -d' ' -f3)" "$(echo "$summary" | cut -d' ' -f5)"
+}
+ci_add_junit() { # FILE: its counts (one failure when there is none)
+  if [ -f "$1" ]; then
+    TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_SKIPPED=0
+    count_junit "$1"
+    ci_count "$TOTAL_PASSED" "$TOTAL_FAILED" "$TOTAL_SKIPPED"
+  else
+    ci_count 0 1 0
+  fi
+}
+ci_packaging() { # the RIDs cross built (or the host's), packed, then installed and run by a new console app
+  MINIUPNPNET_REQUIRED_RIDS="$(buildable_rids)" "$ROOT/build/pack.sh" &&
+    "$ROOT/tests/packaging/consume.sh" --junit "$1"
+}
+
+verb_ci() {
+  [ $# -eq 0 ] || die "ci: unknown option $1"
+  export CI="${CI:-true}"
+  local start results="$ARTIFACTS/test-results" h crashes
+  start=$(date +%s)
+  mkdir -p "$ARTIFACTS"
+
+  # The committed interop must be what the generator makes from the pinned headers.
+  ci_part generate "generate --check" "$ROOT/build.sh" generate --check
+  if [ $CI_RC = 0 ]; then ci_count 1 0 0; else ci_count 0 1 0; fi
+
+  ci_part test "test" "$ROOT/build.sh" test
+  ci_add_summary "$ARTIFACTS/ci-test.log"
+
+  # (After the test part, which empties artifacts/test-results/.)
+  mkdir -p "$results"
+  if cross_host; then
+    rm -f "$results/cross.xml"
+    ci_part cross "cross RIDs" "$ROOT/build/cross.sh" all --junit "$results/cross.xml"
+    ci_add_junit "$results/cross.xml"
+  else
+    say "ci: no cross RIDs on this host ($(host_rid))"
+  fi
+
+  rm -f "$results/packaging.xml"
+  ci_part packaging "packaging" ci_packaging "$results/packaging.xml"
+  ci_add_junit "$results/packaging.xml"
+
+  # The sanitizer round (docs/sanitizers.md): its CTest and NUnit counts, plus one failure per sanitizer report.
+  ci_part sanitize "sanitizer round" "$ROOT/build.sh" test --sanitize
+  ci_add_summary "$ARTIFACTS/ci-sanitize.log"
+
+  # Fuzzing, 20 s per harness (native/fuzz/README.md).
+  rm -f "$ARTIFACTS/fuzz/summary.txt"
+  ci_part fuzz "fuzzing" "$ROOT/build.sh" fuzz 20
+  for h in rootdesc portlisting namevalue; do
+    crashes=$(awk -v h="$h" '$1 == h { print $NF }' "$ARTIFACTS/fuzz/summary.txt" 2>/dev/null || true)
+    if [ "$crashes" = 0 ]; then ci_count 1 0 0; else ci_count 0 1 0; fi
+  done
+
+  echo "ci: $(( $(date +%s) - start )) s ($(IFS=,; echo "${CI_TIMES[*]}" | sed 's/,/, /g'))"
+  echo "$CI_PASSED passed, $CI_FAILED failed, $CI_SKIPPED skipped"
+  [ $CI_STATUS = 0 ] && [ $CI_FAILED = 0 ]
+}
+
 verb_bench() {
   [ -f /etc/debian_version ] && ensure_packages $PKGS_NATIVE $PKGS_LAB
   lab_possible || die "the benchmark needs the IGD lab: $(lab_unavailable_reason)"
@@ -484,6 +563,7 @@ main() {
     generate) verb_generate "$@" ;;
     build) verb_build "$@" ;;
     test) verb_test "$@" ;;
+    ci) verb_ci "$@" ;;
     lab) verb_lab "$@" ;;
     deps) verb_deps "$@" ;;
     demo) verb_demo "$@" ;;
