@@ -385,8 +385,9 @@ verb_lab() {
 # The README's first command: build, start the lab, and show a port being mapped, used and closed, with the
 # commands a user types (the upnpc-net tool), each step in plain words.
 verb_demo() {
+  # Install first (as root on Debian), then check what the lab needs: a fresh machine lacks miniupnpd.
+  [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ] && ensure_packages $PKGS_LAB
   lab_possible || die "the demo needs the IGD lab, which cannot run here: $(lab_unavailable_reason)"
-  [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
   verb_build
   local tool step=0
   # Globals, not locals: the EXIT trap runs after this function has returned.
@@ -408,15 +409,7 @@ verb_demo() {
   echo "    LAN host $LAN_ADDR  --  router $IGD_LAN_ADDR / $IGD_WAN_ADDR  --  Internet host $WAN_ADDR"
 
   demo_step "a service on the LAN host listens on port 8080"
-  ip netns exec "$LAN_NS" /usr/bin/python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8080)); s.listen()
-s.settimeout(120)
-for _ in range(20):
-    try: c, _ = s.accept()
-    except OSError: break
-    c.sendall(b"hello from the service on the LAN host\n"); c.close()
-' & DEMO_SERVICE_PID=$!
+  ip netns exec "$LAN_NS" /usr/bin/python3 "$ROOT/tests/lab/demo_service.py" 8080 & DEMO_SERVICE_PID=$!
   sleep 0.3
 
   local run=(ip netns exec "$LAN_NS" dotnet "$tool")
@@ -440,14 +433,7 @@ for _ in range(20):
 
 # Connects from a namespace to host:port and prints what the service says; fails when nothing answers.
 demo_connect() {
-  ip netns exec "$1" /usr/bin/python3 -c '
-import socket, sys
-try:
-    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2); s.settimeout(2)
-    print("    received:", s.recv(100).decode().strip())
-except OSError as e:
-    print("    no connection:", e.__class__.__name__); sys.exit(1)
-' "$2" "$3"
+  ip netns exec "$1" /usr/bin/python3 "$ROOT/tests/lab/connect.py" "$2" "$3"
 }
 
 verb_pack() { verb_native; ensure_dotnet; "$ROOT/build/pack.sh"; }
