@@ -23,7 +23,9 @@ usage() {
                        prints executions, corpus and crashes per harness, fails on a crash
   generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
   build                native + the .NET solution
-  pack                 NuGet packages in artifacts/packages/: MiniUpnp.Net, the upnpc-net tool, one runtime package per RID built
+  pack [--host-only]   NuGet packages in artifacts/packages/: MiniUpnp.Net, the upnpc-net tool, one runtime package per RID;
+                       builds every RID this host can (Debian x86_64: linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86,
+                       installing the cross toolchains) or fails naming what is missing; --host-only: the host's RID alone
   test                 the developer's loop: build, upstream's C tests (CTest), the NUnit suite (with the IGD lab as root);
                        prints "N passed, N failed, N skipped"
   test --sanitize      the sanitizer round: the ASan + UBSan build and its CTest, then the NUnit suite with the lab (root)
@@ -436,7 +438,28 @@ demo_connect() {
   ip netns exec "$1" /usr/bin/python3 "$ROOT/tests/lab/connect.py" "$2" "$3"
 }
 
-verb_pack() { verb_native; ensure_dotnet; "$ROOT/build/pack.sh"; }
+# Packs every RID this host builds (buildable_rids: on Debian x86_64 the five of build/cross.sh, whose toolchains it
+# installs), building each first, so that MiniUpnp.Net depends on all of them; --host-only: the host's RID alone.
+verb_pack() {
+  local host_only=0 rids rid
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --host-only) host_only=1; shift ;;
+      *) die "pack: unknown option $1" ;;
+    esac
+  done
+  ensure_dotnet
+  if [ $host_only = 1 ]; then
+    rids="$(host_rid)"
+    say "pack --host-only: $rids alone (MiniUpnp.Net then depends on that one runtime package: for local use, not for publishing)"
+  else
+    rids="$(buildable_rids)"
+    say "pack: every RID this host builds: $rids (--host-only: $(host_rid) alone)"
+    [ "$rids" = "$(host_rid)" ] || "$ROOT/build/cross.sh" install-toolchains
+  fi
+  for rid in $rids; do verb_native --rid "$rid"; done
+  MINIUPNPNET_REQUIRED_RIDS="$rids" "$ROOT/build/pack.sh"
+}
 
 verb_deps() {
   ensure_packages $PKGS_TEST $PKGS_LAB $PKGS_PACKAGING $PKGS_FUZZ

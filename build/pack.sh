@@ -6,14 +6,16 @@
 #   MiniUpnp.Net.Tool.<version>.nupkg             the upnpc-net .NET tool, carrying runtimes/<rid>/native/ of every
 #                                                  runtime package above
 #
-# Packs every RID whose library is in artifacts/native/<rid>/ (built by ./build.sh native --rid RID, or
-# build/cross.sh all); the host's RID is required. A release must have all seven (CI sets MINIUPNPNET_REQUIRED_RIDS):
+# Packs the RIDs named by MINIUPNPNET_REQUIRED_RIDS, each of which must be in artifacts/native/<rid>/ (./build.sh pack
+# builds every RID this host can and names them; --host-only the host's alone); unset: every RID found there, the
+# host's required. A release must have all seven (the hosted workflow sets MINIUPNPNET_REQUIRED_RIDS=all):
 #   linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86 osx-x64 osx-arm64
 #
 # Environment:
 #   MINIUPNPNET_VERSION        package version (default below). Scheme: <miniupnpc version>.<packaging revision>
 #                              [-prerelease], e.g. 2.3.3.1; CI builds append -ci.<run number>.
-#   MINIUPNPNET_REQUIRED_RIDS  RIDs that must be present (default: the host's); "all" for the seven above.
+#   MINIUPNPNET_REQUIRED_RIDS  the RIDs to pack, all required (default: every RID present, the host's required);
+#                              "all" for the seven above.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,12 +42,16 @@ grep -q 'MiniUpnpNativeRids' "$MANAGED" ||
 required="${MINIUPNPNET_REQUIRED_RIDS:-$(host_rid)}"
 [ "$required" = all ] && required="$ALL_RIDS"
 rids=()
-for rid in $ALL_RIDS; do
-  [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] && rids+=("$rid")
-done
+if [ -n "${MINIUPNPNET_REQUIRED_RIDS:-}" ]; then
+  rids=($required)
+else
+  for rid in $ALL_RIDS; do
+    [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] && rids+=("$rid")
+  done
+fi
 for rid in $required; do
   [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] ||
-    die "no $rid library (artifacts/native/$rid/$(lib_name "$rid")): run ./build.sh native --rid $rid (or build/cross.sh all)"
+    die "no $rid library (artifacts/native/$rid/$(lib_name "$rid")): run ./build.sh native --rid $rid (./build.sh pack builds every RID this host can)"
 done
 [ ${#rids[@]} -gt 0 ] || die "no native library in artifacts/native/: run ./build.sh native first"
 
