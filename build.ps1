@@ -1,5 +1,6 @@
 #!/usr/bin/env pwsh
-# MiniUpnp.Net build entry point for Windows: the same verbs as build.sh.
+# MiniUpnp.Net build entry point for Windows: these verbs of build.sh (the hosted workflow's build-ps1 job runs
+# native and build, .github/workflows/native-and-packages.yml):
 #   ./build.ps1 native [-Rid win-x64] | generate [-Check] | build | test | pack | deps
 # Needs: CMake 3.20+, a C compiler (Visual Studio's MSVC, or MinGW-w64 gcc on PATH), the .NET 10 SDK, Git.
 # The IGD lab (network namespaces) is Linux-only: lab, demo and bench are not available here.

@@ -6,8 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ARTIFACTS="$ROOT/artifacts"
 CONFIGURATION="${CONFIGURATION:-Release}"
 
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+DIE_PREFIX="build.sh:"
+# say, die, have, host_rid, buildable_rids, ensure_packages, ...
+source "$ROOT/build/common.sh"
 
 usage() {
   cat <<'EOF'
@@ -22,10 +23,16 @@ usage() {
                        prints executions, corpus and crashes per harness, fails on a crash
   generate [--check]   regenerate src/MiniUpnp.Net/Interop/*.g.cs from the headers (--check: fail if they differ)
   build                native + the .NET solution
-  pack                 NuGet packages in artifacts/packages/: MiniUpnp.Net, the upnpc-net tool, one runtime package per RID built
-  test                 build, then run upstream's C tests (CTest) and the NUnit tests; prints "N passed, N failed, N skipped"
+  pack [--host-only]   NuGet packages in artifacts/packages/: MiniUpnp.Net, the upnpc-net tool, one runtime package per RID;
+                       builds every RID this host can (Debian x86_64: linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86,
+                       installing the cross toolchains) or fails naming what is missing; --host-only: the host's RID alone
+  test                 the developer's loop: build, upstream's C tests (CTest), the NUnit suite (with the IGD lab as root);
+                       prints "N passed, N failed, N skipped"
   test --sanitize      the sanitizer round: the ASan + UBSan build and its CTest, then the NUnit suite with the lab (root)
                        against that library, ASan's runtime preloaded; fails on any sanitizer report (docs/sanitizers.md)
+  ci                   what .ci/run runs: generate --check, test, the cross RIDs (build/cross.sh all), packaging of those
+                       RIDs and its consumption test, test --sanitize, fuzz 20; logs in artifacts/ci-<part>.log, then one
+                       line summing every part: "N passed, N failed, N skipped"
   demo                 build, start the IGD lab, map a port with upnpc-net, use it from the WAN side, close it
   lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
   reference            build the Python module from the pinned source (the conformance reference)
@@ -35,8 +42,6 @@ EOF
 }
 
 # ---------- prerequisites ----------
-have() { command -v "$1" >/dev/null 2>&1; }
-
 # Debian packages each verb needs; installed with apt when we are root on Debian, printed otherwise.
 PKGS_NATIVE="cmake ninja-build gcc libc6-dev git ca-certificates"
 PKGS_GENERATE="libclang1-16 libclang-common-16-dev"
@@ -51,44 +56,8 @@ PKGS_PACKAGING="clang zlib1g-dev"
 PKGS_FUZZ="clang libclang-rt-14-dev"
 cross_host() { [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] && [ -f /etc/debian_version ]; }
 
-ensure_packages() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # `apt-get update` only when the package lists are missing or a first install attempt fails.
-    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-      apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-  elif [ -f /etc/debian_version ]; then
-    die "missing packages; run: sudo apt-get install ${missing[*]}"
-  else
-    die "missing prerequisites (Debian names: ${missing[*]}); install their equivalents for your OS"
-  fi
-}
-
 ensure_dotnet() {
   have dotnet || die "the .NET SDK 10 is required: https://dotnet.microsoft.com/download (or Debian/Ubuntu: apt-get install dotnet-sdk-10.0 from Microsoft's feed)"
-}
-
-host_rid() {
-  local os arch
-  case "$(uname -s)" in
-    Linux) os=linux; if ldd --version 2>&1 | grep -qi musl; then os=linux-musl; fi ;;
-    Darwin) os=osx ;;
-    *) die "unsupported host $(uname -s); use build.ps1 on Windows" ;;
-  esac
-  case "$(uname -m)" in
-    x86_64|amd64) arch=x64 ;;
-    aarch64|arm64) arch=arm64 ;;
-    *) die "unsupported architecture $(uname -m)" ;;
-  esac
-  echo "$os-$arch"
 }
 
 # ---------- verbs ----------
@@ -259,18 +228,6 @@ verb_test() {
   lab_lan_close
   local trx
   for trx in "$results"/*.trx; do [ -f "$trx" ] && count_trx "$trx"; done
-  if cross_host; then
-    say "test: the other RIDs, cross-built and smoke-tested under qemu-aarch64, the musl loader and wine (build/cross.sh)"
-    "$ROOT/build/cross.sh" all --junit "$results/cross.xml" || status=1
-    [ -f "$results/cross.xml" ] && count_junit "$results/cross.xml"
-  fi
-  say "test: the packages, installed from artifacts/packages by a new console app, JIT and NativeAOT"
-  if "$ROOT/build/pack.sh"; then
-    "$ROOT/tests/packaging/consume.sh" --junit "$results/packaging.xml" || status=1
-    [ -f "$results/packaging.xml" ] && count_junit "$results/packaging.xml"
-  else
-    status=1; TOTAL_FAILED=$((TOTAL_FAILED + 1))
-  fi
   [ "$TOTAL_FAILED" -gt 0 ] && status=1
   echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
   return $status
@@ -430,8 +387,9 @@ verb_lab() {
 # The README's first command: build, start the lab, and show a port being mapped, used and closed, with the
 # commands a user types (the upnpc-net tool), each step in plain words.
 verb_demo() {
+  # Install first (as root on Debian), then check what the lab needs: a fresh machine lacks miniupnpd.
+  [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ] && ensure_packages $PKGS_LAB
   lab_possible || die "the demo needs the IGD lab, which cannot run here: $(lab_unavailable_reason)"
-  [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
   verb_build
   local tool step=0
   # Globals, not locals: the EXIT trap runs after this function has returned.
@@ -453,15 +411,7 @@ verb_demo() {
   echo "    LAN host $LAN_ADDR  --  router $IGD_LAN_ADDR / $IGD_WAN_ADDR  --  Internet host $WAN_ADDR"
 
   demo_step "a service on the LAN host listens on port 8080"
-  ip netns exec "$LAN_NS" /usr/bin/python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8080)); s.listen()
-s.settimeout(120)
-for _ in range(20):
-    try: c, _ = s.accept()
-    except OSError: break
-    c.sendall(b"hello from the service on the LAN host\n"); c.close()
-' & DEMO_SERVICE_PID=$!
+  ip netns exec "$LAN_NS" /usr/bin/python3 "$ROOT/tests/lab/demo_service.py" 8080 & DEMO_SERVICE_PID=$!
   sleep 0.3
 
   local run=(ip netns exec "$LAN_NS" dotnet "$tool")
@@ -485,23 +435,124 @@ for _ in range(20):
 
 # Connects from a namespace to host:port and prints what the service says; fails when nothing answers.
 demo_connect() {
-  ip netns exec "$1" /usr/bin/python3 -c '
-import socket, sys
-try:
-    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2); s.settimeout(2)
-    print("    received:", s.recv(100).decode().strip())
-except OSError as e:
-    print("    no connection:", e.__class__.__name__); sys.exit(1)
-' "$2" "$3"
+  ip netns exec "$1" /usr/bin/python3 "$ROOT/tests/lab/connect.py" "$2" "$3"
 }
 
-verb_pack() { verb_native; ensure_dotnet; "$ROOT/build/pack.sh"; }
+# Packs every RID this host builds (buildable_rids: on Debian x86_64 the five of build/cross.sh, whose toolchains it
+# installs), building each first, so that MiniUpnp.Net depends on all of them; --host-only: the host's RID alone.
+verb_pack() {
+  local host_only=0 rids rid
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --host-only) host_only=1; shift ;;
+      *) die "pack: unknown option $1" ;;
+    esac
+  done
+  ensure_dotnet
+  if [ $host_only = 1 ]; then
+    rids="$(host_rid)"
+    say "pack --host-only: $rids alone (MiniUpnp.Net then depends on that one runtime package: for local use, not for publishing)"
+  else
+    rids="$(buildable_rids)"
+    say "pack: every RID this host builds: $rids (--host-only: $(host_rid) alone)"
+    [ "$rids" = "$(host_rid)" ] || "$ROOT/build/cross.sh" install-toolchains
+  fi
+  for rid in $rids; do verb_native --rid "$rid"; done
+  MINIUPNPNET_REQUIRED_RIDS="$rids" "$ROOT/build/pack.sh"
+}
 
 verb_deps() {
   ensure_packages $PKGS_TEST $PKGS_LAB $PKGS_PACKAGING $PKGS_FUZZ
   if cross_host; then ensure_packages $PKGS_CROSS; fi
   ensure_dotnet
   say "deps: all present"
+}
+
+# ---------- ci: everything .ci/run checks ----------
+# Each part runs as a process of its own, its output shown and kept in artifacts/ci-<part>.log, its counts added to
+# one final line "N passed, N failed, N skipped":
+#   generate   ./build.sh generate --check                     one pass, or one failure
+#   test       ./build.sh test (CTest, NUnit with the lab)     its final line
+#   cross      build/cross.sh all (the other RIDs; Debian x86_64 only)   its JUnit file (none: one failure)
+#   packaging  build/pack.sh with those RIDs + tests/packaging/consume.sh   consume.sh's JUnit file (none: one failure)
+#   sanitize   ./build.sh test --sanitize                      its final line (one failure per sanitizer report)
+#   fuzz       ./build.sh fuzz 20                              per harness: no crash one pass, else one failure
+CI_PASSED=0 CI_FAILED=0 CI_SKIPPED=0 CI_STATUS=0 CI_RC=0 CI_TIMES=()
+ci_part() { # NAME LABEL COMMAND...: runs it, output to the terminal and artifacts/ci-NAME.log; records time and status
+  local name="$1" label="$2" t0 rc=0; shift 2
+  t0=$(date +%s)
+  say "ci: $label"
+  "$@" 2>&1 | tee "$ARTIFACTS/ci-$name.log" || rc=$?
+  CI_TIMES+=("$label $(( $(date +%s) - t0 )) s")
+  CI_RC=$rc
+  [ $rc = 0 ] || CI_STATUS=1
+}
+ci_count() { # PASSED FAILED SKIPPED
+  CI_PASSED=$((CI_PASSED + $1)); CI_FAILED=$((CI_FAILED + $2)); CI_SKIPPED=$((CI_SKIPPED + $3))
+}
+ci_add_summary() { # LOG: its last "N passed, N failed, N skipped" line (one failure when there is none)
+  local summary
+  summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$1" | tail -1 || true)
+  [ -n "$summary" ] || summary="0 passed, 1 failed, 0 skipped"
+  ci_count "$(echo "$summary" | cut -d' ' -f1)" "$(echo "$summary" | cut -d' ' -f3)" "$(echo "$summary" | cut -d' ' -f5)"
+}
+ci_add_junit() { # FILE: its counts (one failure when there is none)
+  if [ -f "$1" ]; then
+    TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_SKIPPED=0
+    count_junit "$1"
+    ci_count "$TOTAL_PASSED" "$TOTAL_FAILED" "$TOTAL_SKIPPED"
+  else
+    ci_count 0 1 0
+  fi
+}
+ci_packaging() { # the RIDs cross built (or the host's), packed, then installed and run by a new console app
+  MINIUPNPNET_REQUIRED_RIDS="$(buildable_rids)" "$ROOT/build/pack.sh" &&
+    "$ROOT/tests/packaging/consume.sh" --junit "$1"
+}
+
+verb_ci() {
+  [ $# -eq 0 ] || die "ci: unknown option $1"
+  export CI="${CI:-true}"
+  local start results="$ARTIFACTS/test-results" h crashes
+  start=$(date +%s)
+  mkdir -p "$ARTIFACTS"
+
+  # The committed interop must be what the generator makes from the pinned headers.
+  ci_part generate "generate --check" "$ROOT/build.sh" generate --check
+  if [ $CI_RC = 0 ]; then ci_count 1 0 0; else ci_count 0 1 0; fi
+
+  ci_part test "test" "$ROOT/build.sh" test
+  ci_add_summary "$ARTIFACTS/ci-test.log"
+
+  # (After the test part, which empties artifacts/test-results/.)
+  mkdir -p "$results"
+  if cross_host; then
+    rm -f "$results/cross.xml"
+    ci_part cross "cross RIDs" "$ROOT/build/cross.sh" all --junit "$results/cross.xml"
+    ci_add_junit "$results/cross.xml"
+  else
+    say "ci: no cross RIDs on this host ($(host_rid))"
+  fi
+
+  rm -f "$results/packaging.xml"
+  ci_part packaging "packaging" ci_packaging "$results/packaging.xml"
+  ci_add_junit "$results/packaging.xml"
+
+  # The sanitizer round (docs/sanitizers.md): its CTest and NUnit counts, plus one failure per sanitizer report.
+  ci_part sanitize "sanitizer round" "$ROOT/build.sh" test --sanitize
+  ci_add_summary "$ARTIFACTS/ci-sanitize.log"
+
+  # Fuzzing, 20 s per harness (native/fuzz/README.md).
+  rm -f "$ARTIFACTS/fuzz/summary.txt"
+  ci_part fuzz "fuzzing" "$ROOT/build.sh" fuzz 20
+  for h in rootdesc portlisting namevalue; do
+    crashes=$(awk -v h="$h" '$1 == h { print $NF }' "$ARTIFACTS/fuzz/summary.txt" 2>/dev/null || true)
+    if [ "$crashes" = 0 ]; then ci_count 1 0 0; else ci_count 0 1 0; fi
+  done
+
+  echo "ci: $(( $(date +%s) - start )) s ($(IFS=,; echo "${CI_TIMES[*]}" | sed 's/,/, /g'))"
+  echo "$CI_PASSED passed, $CI_FAILED failed, $CI_SKIPPED skipped"
+  [ $CI_STATUS = 0 ] && [ $CI_FAILED = 0 ]
 }
 
 verb_bench() {
@@ -521,6 +572,7 @@ main() {
     generate) verb_generate "$@" ;;
     build) verb_build "$@" ;;
     test) verb_test "$@" ;;
+    ci) verb_ci "$@" ;;
     lab) verb_lab "$@" ;;
     deps) verb_deps "$@" ;;
     demo) verb_demo "$@" ;;

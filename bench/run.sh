@@ -13,11 +13,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="$ROOT/artifacts/bench"
 CONFIGURATION="${CONFIGURATION:-Release}"
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+DIE_PREFIX="bench:"
+# say, die, host_rid
+source "$ROOT/build/common.sh"
 
 [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces)"
-case "$(uname -m)" in x86_64|amd64) RID=linux-x64 ;; aarch64|arm64) RID=linux-arm64 ;; *) die "unsupported machine $(uname -m)" ;; esac
+RID="$(host_rid)"
 NATIVE="$ROOT/artifacts/native/$RID/libminiupnpc.so"
 [ -f "$NATIVE" ] || "$ROOT/build.sh" native
 ls "$ROOT"/artifacts/python-ref/lib/miniupnpc*.so >/dev/null 2>&1 || "$ROOT/build.sh" reference

@@ -23,12 +23,9 @@ TESTDESC_XML="new_LiveBox_desc.xml"
 TESTDESC_VALUES="new_LiveBox_desc.values"
 WINE_PREFIX_DIR="$ARTIFACTS/wine"
 
-say() { printf '==> %s\n' "$*"; }
-# Seconds with a fraction where date has %N (GNU); whole seconds elsewhere (macOS).
-now() { local t; t=$(date +%s.%N); case "$t" in *N) date +%s ;; *) echo "$t" ;; esac; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-die() { printf 'cross.sh: %s\n' "$*" >&2; exit 1; }
-have() { command -v "$1" >/dev/null 2>&1; }
+DIE_PREFIX="cross.sh:"
+# say, die, have, now, elapsed, host_os, host_rid, buildable_rids, ensure_packages
+source "$ROOT/build/common.sh"
 
 # Debian packages per RID (verified on Debian 12, design.md). Never the i386 architecture.
 PKGS_COMMON="cmake ninja-build gcc libc6-dev binutils"
@@ -40,39 +37,6 @@ pkgs_for() {
     win-x64) echo "gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 wine wine64" ;;
     win-x86) echo "gcc-mingw-w64-i686-win32 binutils-mingw-w64-i686" ;;
     *) echo "" ;;
-  esac
-}
-
-host_os() {
-  case "$(uname -s)" in
-    Linux) echo linux ;;
-    Darwin) echo osx ;;
-    MINGW*|MSYS*|CYGWIN*) echo windows ;;
-    *) die "unsupported host $(uname -s)" ;;
-  esac
-}
-
-host_rid() {
-  local arch
-  case "$(uname -m)" in
-    x86_64|amd64) arch=x64 ;;
-    aarch64|arm64) arch=arm64 ;;
-    *) die "unsupported architecture $(uname -m)" ;;
-  esac
-  case "$(host_os)" in
-    linux) if ldd --version 2>&1 | grep -qi musl; then echo "linux-musl-$arch"; else echo "linux-$arch"; fi ;;
-    osx) echo "osx-$arch" ;;
-    windows) echo "win-$arch" ;;
-  esac
-}
-
-# The RIDs this host builds (and smoke-tests, except win-x86 on Linux).
-default_rids() {
-  case "$(host_os)/$(uname -m)" in
-    linux/x86_64) echo "linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86" ;;
-    osx/*) echo "osx-arm64 osx-x64" ;;
-    windows/*) echo "win-x64 win-x86" ;;
-    *) host_rid ;;
   esac
 }
 
@@ -138,20 +102,11 @@ check() {
 # ---------- toolchains ----------
 install_toolchains() {
   local pkgs="$PKGS_COMMON" rid
-  for rid in $(default_rids); do pkgs="$pkgs $(pkgs_for "$rid")"; done
+  for rid in $(buildable_rids); do pkgs="$pkgs $(pkgs_for "$rid")"; done
   [ "$(host_os)" = linux ] && [ -f /etc/debian_version ] || { say "install-toolchains: nothing to install on $(host_os)"; return 0; }
-  local missing=() p
-  for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then say "install-toolchains: all present"; return 0; fi
-  [ "$(id -u)" = 0 ] || die "missing packages; run: sudo apt-get install --no-install-recommends ${missing[*]}"
-  say "install-toolchains: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  # shellcheck disable=SC2086
+  ensure_packages $pkgs
+  say "install-toolchains: all present"
 }
 
 # ---------- build ----------
@@ -341,16 +296,16 @@ main() {
     build) [ $# -ge 1 ] || die "build RID"; for a in "$@"; do build_rid "$a"; done ;;
     smoke) [ $# -ge 1 ] || die "smoke RID"; for a in "$@"; do smoke_rid "$a"; done; summary ;;
     test)
-      local rids="${*:-$(default_rids)}"
+      local rids="${*:-$(buildable_rids)}"
       for a in $rids; do smoke_rid "$a"; done
       summary ;;
     all)
       install_toolchains
-      for a in $(default_rids); do
+      for a in $(buildable_rids); do
         local t0; t0=$(now)
         if (build_rid "$a"); then record "$a build" pass "$(elapsed "$t0")" ""; else record "$a build" fail "$(elapsed "$t0")" "build failed"; fi
       done
-      for a in $(default_rids); do smoke_rid "$a"; done
+      for a in $(buildable_rids); do smoke_rid "$a"; done
       summary ;;
     help|-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown verb '$verb' (install-toolchains | build RID | smoke RID | test [RID...] | all)" ;;

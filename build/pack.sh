@@ -6,14 +6,16 @@
 #   MiniUpnp.Net.Tool.<version>.nupkg             the upnpc-net .NET tool, carrying runtimes/<rid>/native/ of every
 #                                                  runtime package above
 #
-# Packs every RID whose library is in artifacts/native/<rid>/ (built by ./build.sh native --rid RID, or
-# build/cross.sh all); the host's RID is required. A release must have all seven (CI sets MINIUPNPNET_REQUIRED_RIDS):
+# Packs the RIDs named by MINIUPNPNET_REQUIRED_RIDS, each of which must be in artifacts/native/<rid>/ (./build.sh pack
+# builds every RID this host can and names them; --host-only the host's alone); unset: every RID found there, the
+# host's required. A release must have all seven (the hosted workflow sets MINIUPNPNET_REQUIRED_RIDS=all):
 #   linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86 osx-x64 osx-arm64
 #
 # Environment:
 #   MINIUPNPNET_VERSION        package version (default below). Scheme: <miniupnpc version>.<packaging revision>
 #                              [-prerelease], e.g. 2.3.3.1; CI builds append -ci.<run number>.
-#   MINIUPNPNET_REQUIRED_RIDS  RIDs that must be present (default: the host's); "all" for the seven above.
+#   MINIUPNPNET_REQUIRED_RIDS  the RIDs to pack, all required (default: every RID present, the host's required);
+#                              "all" for the seven above.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,28 +26,11 @@ ALL_RIDS="linux-x64 linux-arm64 linux-musl-x64 win-x64 win-x86 osx-x64 osx-arm64
 # Packing builds the managed library in its own output tree and restores into the project's own package cache, so it
 # neither disturbs a developer's artifacts/bin|obj nor leaves dev versions of our packages in ~/.nuget/packages.
 PACK_ARTIFACTS="$ARTIFACTS/pack"
-native_path() { if command -v cygpath >/dev/null 2>&1; then cygpath -m "$1"; else printf '%s' "$1"; fi; }
+DIE_PREFIX="pack.sh:"
+# say, die, have, native_path, host_rid
+source "$ROOT/build/common.sh"
 export NUGET_PACKAGES="$(native_path "${MINIUPNPNET_NUGET_PACKAGES:-$ARTIFACTS/nuget-packages}")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'pack.sh: %s\n' "$*" >&2; exit 1; }
-
-host_rid() {
-  local os arch
-  case "$(uname -s)" in
-    Linux) os=linux; if ldd --version 2>&1 | grep -qi musl; then os=linux-musl; fi ;;
-    Darwin) os=osx ;;
-    MINGW*|MSYS*|CYGWIN*) os=win ;;
-    *) die "unsupported host $(uname -s)" ;;
-  esac
-  case "$(uname -m)" in
-    x86_64|amd64) arch=x64 ;;
-    aarch64|arm64) arch=arm64 ;;
-    *) die "unsupported architecture $(uname -m)" ;;
-  esac
-  echo "$os-$arch"
-}
 
 lib_name() { case "$1" in win-*) echo libminiupnpc.dll ;; osx-*) echo libminiupnpc.dylib ;; *) echo libminiupnpc.so ;; esac; }
 
@@ -57,12 +42,16 @@ grep -q 'MiniUpnpNativeRids' "$MANAGED" ||
 required="${MINIUPNPNET_REQUIRED_RIDS:-$(host_rid)}"
 [ "$required" = all ] && required="$ALL_RIDS"
 rids=()
-for rid in $ALL_RIDS; do
-  [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] && rids+=("$rid")
-done
+if [ -n "${MINIUPNPNET_REQUIRED_RIDS:-}" ]; then
+  rids=($required)
+else
+  for rid in $ALL_RIDS; do
+    [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] && rids+=("$rid")
+  done
+fi
 for rid in $required; do
   [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] ||
-    die "no $rid library (artifacts/native/$rid/$(lib_name "$rid")): run ./build.sh native --rid $rid (or build/cross.sh all)"
+    die "no $rid library (artifacts/native/$rid/$(lib_name "$rid")): run ./build.sh native --rid $rid (./build.sh pack builds every RID this host can)"
 done
 [ ${#rids[@]} -gt 0 ] || die "no native library in artifacts/native/: run ./build.sh native first"
 

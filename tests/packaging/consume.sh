@@ -23,8 +23,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # The consumer must get the library from its package, never from an override.
 unset MINIUPNPNET_NATIVE_LIBRARY
 
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'consume: FAIL %s\n' "$*"; exit 1; }
+DIE_PREFIX="consume: FAIL"
+# say, die, have, now, native_path, host_rid
+source "$ROOT/build/common.sh"
 
 version="" rid="" aot=1 junit="" keep=0
 while [ $# -gt 0 ]; do
@@ -38,22 +39,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-host_rid() {
-  local os arch
-  case "$(uname -s)" in
-    Linux) os=linux; if ldd --version 2>&1 | grep -qi musl; then os=linux-musl; fi ;;
-    Darwin) os=osx ;;
-    MINGW*|MSYS*|CYGWIN*) os=win ;;
-  esac
-  case "$(uname -m)" in x86_64|amd64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; esac
-  echo "$os-$arch"
-}
-# Paths handed to dotnet (a native Windows program under Git Bash) must be Windows paths there.
-native_path() { if command -v cygpath >/dev/null 2>&1; then cygpath -m "$1"; else printf '%s' "$1"; fi; }
 # The consumer's own package cache, under artifacts/ (kept between runs for the ILCompiler and reference packs).
 export NUGET_PACKAGES="$(native_path "${MINIUPNPNET_NUGET_PACKAGES:-$ARTIFACTS/nuget-packages}")"
-# Seconds with a fraction where date has %N (GNU); whole seconds elsewhere (macOS).
-now() { local t; t=$(date +%s.%N); case "$t" in *N) date +%s ;; *) echo "$t" ;; esac; }
 exe_suffix() { case "$1" in win-*) echo .exe ;; *) echo "" ;; esac; }
 
 [ -n "$rid" ] || rid="$(host_rid)"
