@@ -208,7 +208,7 @@ public sealed class UpnpGateway
             int code = Miniupnpc.UPNP_GetExternalIPAddress(igd.ControlUrl, igd.ServiceType, out string address);
             return (code, address);
         }, cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
         return ReservedAddresses.TryParseDottedQuad(text, out var address)
             ? address
             : throw InvalidResponse($"the external address '{text}' is not an IPv4 address");
@@ -226,7 +226,7 @@ public sealed class UpnpGateway
             int code = Miniupnpc.UPNP_GetStatusInfo(igd.ControlUrl, igd.ServiceType, out string s, out uint up, out string e);
             return (code, s, up, e);
         }, cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
         return new GatewayStatus(status, TimeSpan.FromSeconds(uptime), error);
     }
 
@@ -246,7 +246,7 @@ public sealed class UpnpGateway
         var igd = _igd;
         int r = await Native(() => Miniupnpc.UPNP_AddPortMapping(igd.ControlUrl, igd.ServiceType, args.ExternalPort, args.InternalPort,
             args.Client, args.Description, args.Protocol, args.RemoteHost, args.Lease), cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
     }
 
     /// <summary>
@@ -267,7 +267,7 @@ public sealed class UpnpGateway
                 args.Client, args.Description, args.Protocol, args.RemoteHost, args.Lease, out string port);
             return (code, port);
         }, cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
         return ParsePort(reserved, "reserved port");
     }
 
@@ -290,7 +290,7 @@ public sealed class UpnpGateway
         var igd = _igd;
         int r = await Native(() => Miniupnpc.UPNP_DeletePortMapping(igd.ControlUrl, igd.ServiceType, port, proto, remote),
             cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
     }
 
     /// <summary>Deletes the mappings of a range of external ports in one call (IGDv2 <c>DeletePortMappingRange</c>).</summary>
@@ -316,7 +316,7 @@ public sealed class UpnpGateway
         var igd = _igd;
         int r = await Native(() => Miniupnpc.UPNP_DeletePortMappingRange(igd.ControlUrl, igd.ServiceType, start, end, proto, m),
             cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
     }
 
     /// <summary>Reads the mapping of one external port (<c>GetSpecificPortMappingEntry</c>).</summary>
@@ -345,7 +345,7 @@ public sealed class UpnpGateway
         {
             return null;
         }
-        ThrowIfFailed(answer.code);
+        UpnpException.ThrowIfFailed(answer.code);
         return ParseEntry(protocol, externalPort, answer.client, answer.iport, answer.desc, answer.enabled, remote ?? string.Empty, answer.lease);
     }
 
@@ -417,7 +417,7 @@ public sealed class UpnpGateway
                 {
                     break;
                 }
-                ThrowIfFailed(r);
+                UpnpException.ThrowIfFailed(r);
                 int last = 0;
                 foreach (var m in page)
                 {
@@ -460,7 +460,7 @@ public sealed class UpnpGateway
             {
                 break;
             }
-            ThrowIfFailed(a.code);
+            UpnpException.ThrowIfFailed(a.code);
             if (!PortMappingProtocolText.TryParse(a.proto, out var protocol))
             {
                 throw InvalidResponse($"entry {i} has the protocol '{a.proto}'");
@@ -486,7 +486,7 @@ public sealed class UpnpGateway
         }, cancellationToken).ConfigureAwait(false);
         if (r == Miniupnpc.UPNPCOMMAND_HTTP_ERROR)
         {
-            ThrowIfFailed(r); // no answer at all: asking for each entry would only fail again, one timeout each
+            UpnpException.ThrowIfFailed(r); // no answer at all: asking for each entry would only fail again, one timeout each
         }
         return r == Miniupnpc.UPNPCOMMAND_SUCCESS && count < MaxListedMappings - EntryCountMargin
             ? (int)count + EntryCountMargin
@@ -527,7 +527,7 @@ public sealed class UpnpGateway
             int code = Miniupnpc.UPNP_GetFirewallStatus(igd.FirewallControlUrl, igd.FirewallServiceType, out int e, out int a);
             return (code, e, a);
         }, cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
         return new FirewallStatus(enabled != 0, allowed != 0);
     }
 
@@ -569,7 +569,7 @@ public sealed class UpnpGateway
                 out string uniqueId);
             return (code, uniqueId);
         }, cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
         return int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value <= 65535
             ? value
             : throw InvalidResponse($"the pinhole id '{id}' is not a number from 0 to 65535");
@@ -590,7 +590,7 @@ public sealed class UpnpGateway
         var igd = RequireFirewall();
         int r = await Native(() => Miniupnpc.UPNP_UpdatePinhole(igd.FirewallControlUrl, igd.FirewallServiceType, id, lease),
             cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
     }
 
     /// <summary>Closes a pinhole (<c>DeletePinhole</c>).</summary>
@@ -605,7 +605,7 @@ public sealed class UpnpGateway
         var igd = RequireFirewall();
         int r = await Native(() => Miniupnpc.UPNP_DeletePinhole(igd.FirewallControlUrl, igd.FirewallServiceType, id),
             cancellationToken).ConfigureAwait(false);
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
     }
 
     /// <summary>Whether traffic has gone through a pinhole (<c>CheckPinholeWorking</c>).</summary>
@@ -630,7 +630,7 @@ public sealed class UpnpGateway
         {
             return false;
         }
-        ThrowIfFailed(r);
+        UpnpException.ThrowIfFailed(r);
         return working != 0;
     }
 
@@ -679,14 +679,6 @@ public sealed class UpnpGateway
         return new MappingText(Check.Text(request.EffectiveExternalPort), Check.Text(request.InternalPort),
             Check.Text(request.InternalClient ?? LocalIPv4()), desc, request.Protocol.ToWire(),
             request.RemoteHost is null ? null : Check.Text(request.RemoteHost), lease);
-    }
-
-    internal static void ThrowIfFailed(int code)
-    {
-        if (code != Miniupnpc.UPNPCOMMAND_SUCCESS)
-        {
-            throw new UpnpException(code);
-        }
     }
 
     internal static UpnpException InvalidResponse(string what) =>
