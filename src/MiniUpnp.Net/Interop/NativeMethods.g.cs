@@ -30,7 +30,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>NULL or a linked list</returns>
     [LibraryImport(LibraryName, EntryPoint = "upnpDiscover", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial SafeDeviceListHandle upnpDiscover(int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error);
+    internal static partial nint upnpDiscover(int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error);
 
     /// <summary>
     /// Discover all UPnP devices on the network
@@ -49,7 +49,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>NULL or a linked list</returns>
     [LibraryImport(LibraryName, EntryPoint = "upnpDiscoverAll", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial SafeDeviceListHandle upnpDiscoverAll(int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error);
+    internal static partial nint upnpDiscoverAll(int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error);
 
     /// <summary>
     /// Discover one type of UPnP devices
@@ -68,7 +68,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>NULL or a linked list</returns>
     [LibraryImport(LibraryName, EntryPoint = "upnpDiscoverDevice", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial SafeDeviceListHandle upnpDiscoverDevice(string? device, int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error);
+    internal static partial nint upnpDiscoverDevice(string? device, int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error);
 
     /// <summary>
     /// Discover one or several type of UPnP devices
@@ -88,7 +88,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>NULL or a linked list</returns>
     [LibraryImport(LibraryName, EntryPoint = "upnpDiscoverDevices", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial SafeDeviceListHandle upnpDiscoverDevices(byte** deviceTypes, int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error, int searchalltypes);
+    internal static partial nint upnpDiscoverDevices(byte** deviceTypes, int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, int* error, int searchalltypes);
 
     /// <summary>
     /// parse root XML description of a UPnP device
@@ -196,7 +196,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>the body of the HTTP response</returns>
     [LibraryImport(LibraryName, EntryPoint = "miniwget", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial SafeMallocHandle miniwget(string? url, int* size, uint scope_id, int* status_code);
+    internal static partial nint miniwget(string? url, int* size, uint scope_id, int* status_code);
 
     /// <summary>
     /// perform HTTP GET on an URL
@@ -214,7 +214,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>the body of the HTTP response</returns>
     [LibraryImport(LibraryName, EntryPoint = "miniwget_getaddr", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial SafeMallocHandle miniwget_getaddr(string? url, int* size, byte* addr, int addrlen, uint scope_id, int* status_code);
+    internal static partial nint miniwget_getaddr(string? url, int* size, byte* addr, int addrlen, uint scope_id, int* status_code);
 
     // ---- portlistingparse.h ----
 

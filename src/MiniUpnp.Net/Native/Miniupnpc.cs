@@ -34,7 +34,7 @@ public static unsafe partial class Miniupnpc
     public static SafeDeviceListHandle upnpDiscover(int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, out int error)
     {
         int e = 0;
-        var list = NativeMethods.upnpDiscover(delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e);
+        var list = new SafeDeviceListHandle(NativeMethods.upnpDiscover(delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e));
         error = e;
         return list;
     }
@@ -45,7 +45,7 @@ public static unsafe partial class Miniupnpc
     public static SafeDeviceListHandle upnpDiscoverAll(int delay, string? multicastif, string? minissdpdsock, int localport, int ipv6, byte ttl, out int error)
     {
         int e = 0;
-        var list = NativeMethods.upnpDiscoverAll(delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e);
+        var list = new SafeDeviceListHandle(NativeMethods.upnpDiscoverAll(delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e));
         error = e;
         return list;
     }
@@ -64,7 +64,7 @@ public static unsafe partial class Miniupnpc
     {
         ArgumentNullException.ThrowIfNull(device);
         int e = 0;
-        var list = NativeMethods.upnpDiscoverDevice(device, delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e);
+        var list = new SafeDeviceListHandle(NativeMethods.upnpDiscoverDevice(device, delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e));
         error = e;
         return list;
     }
@@ -93,7 +93,7 @@ public static unsafe partial class Miniupnpc
                 array[i] = (byte*)Marshal.StringToCoTaskMemUTF8(deviceTypes[i]);
             }
             int e = 0;
-            var list = NativeMethods.upnpDiscoverDevices(array, delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e, searchalltypes);
+            var list = new SafeDeviceListHandle(NativeMethods.upnpDiscoverDevices(array, delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e, searchalltypes));
             error = e;
             return list;
         }
@@ -230,7 +230,7 @@ public static unsafe partial class Miniupnpc
     {
         ArgumentNullException.ThrowIfNull(url);
         int s = 0, status = 0;
-        var body = NativeMethods.miniwget(url, &s, scope_id, &status);
+        var body = new SafeMallocHandle(NativeMethods.miniwget(url, &s, scope_id, &status));
         body.Length = s;
         size = s;
         status_code = status;
@@ -249,7 +249,7 @@ public static unsafe partial class Miniupnpc
         ArgumentNullException.ThrowIfNull(url);
         int s = 0, status = 0;
         byte* a = stackalloc byte[AddressBuffer];
-        var body = NativeMethods.miniwget_getaddr(url, &s, a, AddressBuffer, scope_id, &status);
+        var body = new SafeMallocHandle(NativeMethods.miniwget_getaddr(url, &s, a, AddressBuffer, scope_id, &status));
         body.Length = s;
         size = s;
         addr = NativeString.Read(a, AddressBuffer);

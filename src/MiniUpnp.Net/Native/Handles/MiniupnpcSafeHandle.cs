@@ -13,8 +13,9 @@ public abstract class MiniupnpcSafeHandle : SafeHandle
 {
     private static int s_finalizedUndisposed;
 
-    /// <summary>Creates an invalid handle; the marshaller or a derived constructor sets it.</summary>
-    protected MiniupnpcSafeHandle() : base(IntPtr.Zero, ownsHandle: true)
+    /// <summary>Creates an invalid handle; the marshaller or a derived constructor sets it. Only this assembly derives
+    /// from it: every handle type frees one particular miniupnpc allocation.</summary>
+    private protected MiniupnpcSafeHandle() : base(IntPtr.Zero, ownsHandle: true)
     {
     }
 

@@ -10,9 +10,15 @@ namespace MiniUpnp.Net.Native;
 /// </summary>
 public sealed class SafeDeviceListHandle : MiniupnpcSafeHandle
 {
-    /// <summary>Used by the interop marshaller, which sets the handle from the native return value.</summary>
-    public SafeDeviceListHandle()
+    /// <summary>An empty (invalid) handle.</summary>
+    internal SafeDeviceListHandle()
     {
+    }
+
+    /// <summary>Takes ownership of <paramref name="pointer"/>, as miniupnpc returned it (null: an invalid handle).</summary>
+    internal SafeDeviceListHandle(IntPtr pointer)
+    {
+        SetHandle(pointer);
     }
 
     /// <summary>A copy of the devices in the list, in list order (empty for an invalid or closed handle).</summary>

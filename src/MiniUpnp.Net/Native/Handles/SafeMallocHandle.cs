@@ -10,9 +10,15 @@ namespace MiniUpnp.Net.Native;
 /// </summary>
 public sealed class SafeMallocHandle : MiniupnpcSafeHandle
 {
-    /// <summary>Used by the interop marshaller, which sets the handle from the native return value.</summary>
-    public SafeMallocHandle()
+    /// <summary>An empty (invalid) handle.</summary>
+    internal SafeMallocHandle()
     {
+    }
+
+    /// <summary>Takes ownership of <paramref name="pointer"/>, as miniupnpc returned it (null: an invalid handle).</summary>
+    internal SafeMallocHandle(IntPtr pointer)
+    {
+        SetHandle(pointer);
     }
 
     /// <summary>Size of the buffer in bytes, as miniupnpc reported it (0 when unknown).</summary>
