@@ -32,7 +32,7 @@ namespace MiniUpnp.Net;
 /// Bad arguments throw <see cref="ArgumentException"/> before any network I/O.
 /// </para>
 /// </remarks>
-public sealed class UpnpGateway
+public sealed class UpnpGateway : IUpnpGateway
 {
     /// <summary>The most entries a listing returns: a router that never says "no more" cannot keep a listing going.</summary>
     public const int MaxListedMappings = 4096;
@@ -504,6 +504,9 @@ public sealed class UpnpGateway
     /// <returns>The running lease.</returns>
     public Task<PortMappingLease> LeaseMappingAsync(PortMappingLeaseOptions options, CancellationToken cancellationToken = default) =>
         PortMappingLease.StartAsync(this, options, cancellationToken);
+
+    async Task<IPortMappingLease> IUpnpGateway.LeaseMappingAsync(PortMappingLeaseOptions options, CancellationToken cancellationToken) =>
+        await LeaseMappingAsync(options, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Opens an IPv6 pinhole and keeps it open until disposed (see <see cref="PinholeLease"/>).</summary>
     /// <param name="options">What to open and how to keep it.</param>

@@ -30,7 +30,7 @@ namespace MiniUpnp.Net;
 /// </code>
 /// </example>
 /// </remarks>
-public sealed class PortMappingLease : GatewayLease
+public sealed class PortMappingLease : GatewayLease, IPortMappingLease
 {
     private readonly PortMappingLeaseOptions _options;
     private readonly IPAddress _client;
