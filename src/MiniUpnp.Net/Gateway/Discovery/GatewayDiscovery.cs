@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
 
 using MiniUpnp.Net.Native;
 
@@ -53,7 +54,26 @@ public static class GatewayDiscovery
         options.Validate();
         cancellationToken.ThrowIfCancellationRequested();
         var search = new Search(options);
-        return await search.RunAsync(cancellationToken).ConfigureAwait(false);
+        return Logged(options, await search.RunAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    private static GatewayDiscoveryResult Logged(GatewayDiscoveryOptions options, GatewayDiscoveryResult result)
+    {
+        var log = options.LoggerOrNull;
+        foreach (var candidate in result.Candidates)
+        {
+            log.LogDebug("UPnP discovery: candidate {Location} from {Responder}: {State} {Note}", candidate.Location, candidate.Responder, candidate.State, candidate.Note);
+        }
+        if (result.Gateway is null)
+        {
+            log.LogWarning("UPnP discovery found no gateway in {Elapsed} ms: {Reason}", (long)result.Elapsed.TotalMilliseconds, result.Reason);
+        }
+        else
+        {
+            log.LogInformation("UPnP discovery chose {Gateway} in {Elapsed} ms: {Reason}", result.Gateway.RootDescriptionUrl,
+                (long)result.Elapsed.TotalMilliseconds, result.Reason);
+        }
+        return result;
     }
 
     /// <summary>
@@ -89,9 +109,9 @@ public static class GatewayDiscovery
             var gateway = UpnpGateway.FromProbe(probe, url, options);
             var candidate = new GatewayCandidate(gateway.RootDescriptionUrl, null, Array.Empty<string>(), null,
                 GatewayState.NotChecked, null, watch.Elapsed, "remembered URL");
-            return new GatewayDiscoveryResult(gateway, new[] { candidate },
+            return Logged(options, new GatewayDiscoveryResult(gateway, new[] { candidate },
                 $"{url}: reopened from the remembered URL without SSDP (one description fetch, {watch.ElapsedMilliseconds} ms)",
-                watch.Elapsed, usedRememberedUrl: true);
+                watch.Elapsed, usedRememberedUrl: true));
         }
         catch (UpnpException e)
         {
@@ -105,6 +125,7 @@ public static class GatewayDiscovery
         var discovered = await DiscoverWithReportAsync(options, cancellationToken).ConfigureAwait(false);
         var stale = new GatewayCandidate(rememberedUrl!, null, Array.Empty<string>(), null, null, null, null,
             $"remembered URL, stale: {failure}");
+        options.LoggerOrNull.LogInformation("UPnP: the remembered URL {Url} is stale ({Failure}); discovered instead", url, failure);
         return new GatewayDiscoveryResult(discovered.Gateway, discovered.Candidates.Prepend(stale).ToArray(),
             $"remembered URL {url} is stale ({failure}); discovery: {discovered.Reason}", watch.Elapsed, usedRememberedUrl: false);
     }

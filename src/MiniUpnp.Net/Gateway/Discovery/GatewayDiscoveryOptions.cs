@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 using MiniUpnp.Net.Native;
 
@@ -87,6 +89,14 @@ public sealed class GatewayDiscoveryOptions
     /// </summary>
     public bool WaitForAllAnswers { get; set; }
 
+    /// <summary>
+    /// Where discovery decisions, and the renewals, losses and restorations of the leases of the gateway found with
+    /// these options, are logged (null, the default: nowhere). The library never writes to the console.
+    /// </summary>
+    public ILogger? Logger { get; set; }
+
+    internal ILogger LoggerOrNull => Logger ?? NullLogger.Instance;
+
     private static readonly TimeSpan MaxTimeout = TimeSpan.FromMinutes(5);
 
     /// <summary>Throws <see cref="ArgumentException"/> (naming the property) for a value a search cannot use.</summary>
@@ -142,6 +152,7 @@ public sealed class GatewayDiscoveryOptions
             LocalAddress = LocalAddress,
             MaxCandidates = MaxCandidates,
             WaitForAllAnswers = WaitForAllAnswers,
+            Logger = Logger,
         };
         copy.SearchTargets.Clear();
         foreach (string st in SearchTargets.ToArray())

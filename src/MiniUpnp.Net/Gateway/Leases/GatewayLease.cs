@@ -4,6 +4,9 @@ using System.Linq;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
+using System.Runtime.CompilerServices;
 
 using MiniUpnp.Net.Native;
 
@@ -291,6 +294,7 @@ public abstract class GatewayLease : IAsyncDisposable
             SetGranted(granted);
             Interlocked.Increment(ref _renewals);
             Succeeded();
+            Log.LogDebug("UPnP lease {EndPoint}: renewed, {Granted} s granted", _endPoint, (long)granted.TotalSeconds);
             return true;
         }
         catch (UpnpException e) when (MeansGone(e))
@@ -435,8 +439,19 @@ public abstract class GatewayLease : IAsyncDisposable
         IgdProbe.SameHost(before.RootDescriptionUrl, now.RootDescriptionUrl)
         || before.DeviceUuids.Intersect(now.DeviceUuids, StringComparer.OrdinalIgnoreCase).Any();
 
-    private void Raise(EventHandler<GatewayLeaseEventArgs>? handlers, GatewayLeaseEventArgs args)
+    /// <summary>Where the lease logs: the logger of the options its gateway was found with (<see cref="GatewayDiscoveryOptions.Logger"/>).</summary>
+    private ILogger Log => Gateway.DiscoveryOptions?.LoggerOrNull ?? NullLogger.Instance;
+
+    private void Raise(EventHandler<GatewayLeaseEventArgs>? handlers, GatewayLeaseEventArgs args, [CallerArgumentExpression(nameof(handlers))] string name = "")
     {
+        if (name == nameof(Lost))
+        {
+            Log.LogWarning(args.Error, "UPnP lease {EndPoint}: {Event}: {Reason}", args.PreviousEndPoint, name, args.Reason);
+        }
+        else
+        {
+            Log.LogInformation("UPnP lease {EndPoint}: {Event}: {Reason}", args.EndPoint, name, args.Reason);
+        }
         if (handlers is null)
         {
             return;
@@ -450,7 +465,7 @@ public abstract class GatewayLease : IAsyncDisposable
             catch (Exception e)
             {
                 // A handler's exception must not end the loop, nor reach the thread pool.
-                Debug.WriteLine($"MiniUpnp.Net: a lease event handler threw {e.GetType().Name}: {e.Message}");
+                Log.LogWarning(e, "UPnP lease: a handler of {Event} threw", name);
             }
         }
     }
