@@ -1,4 +1,3 @@
-using MiniUpnp.Net.Native;
 
 namespace MiniUpnp.Net;
 

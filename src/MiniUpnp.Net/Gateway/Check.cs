@@ -4,8 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>

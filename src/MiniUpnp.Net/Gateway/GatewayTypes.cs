@@ -1,8 +1,6 @@
 using System;
 using System.Net;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>

@@ -1,7 +1,5 @@
 using System;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>The transport protocol of a port mapping or an IPv6 pinhole.</summary>

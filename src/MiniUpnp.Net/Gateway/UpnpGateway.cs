@@ -12,7 +12,7 @@ namespace MiniUpnp.Net;
 
 /// <summary>
 /// An Internet Gateway Device (the home router) found by <see cref="DiscoverAsync"/> or reopened from a remembered
-/// root-description URL by <see cref="OpenAsync(Uri, CancellationToken)"/>, with typed async operations on it.
+/// root-description URL by <see cref="OpenAsync(Uri, GatewayDiscoveryOptions?, CancellationToken)"/>, with typed async operations on it.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -121,11 +121,6 @@ public sealed class UpnpGateway : IUpnpGateway
         return result.Gateway ?? throw new UpnpException(Miniupnpc.UPNP_NO_IGD, result.Reason);
     }
 
-    /// <summary>Reopens a gateway from a remembered root-description URL, without SSDP.</summary>
-    /// <inheritdoc cref="OpenAsync(Uri, GatewayDiscoveryOptions?, CancellationToken)"/>
-    public static Task<UpnpGateway> OpenAsync(Uri rootDescriptionUrl, CancellationToken cancellationToken = default) =>
-        OpenAsync(rootDescriptionUrl, null, cancellationToken);
-
     /// <summary>
     /// Reopens a gateway from a remembered root-description URL, without SSDP: one description fetch (at most 256 KiB,
     /// ending by the operation timeout), parsed and checked by miniupnpc as <c>UPNP_GetIGDFromUrl</c> does, nothing more. The state is not asked for
@@ -141,7 +136,7 @@ public sealed class UpnpGateway : IUpnpGateway
     /// <exception cref="UpnpException"><see cref="UpnpErrorCode.HttpError"/> when the description cannot be fetched
     /// (a stale URL); <see cref="UpnpErrorCode.NoIgd"/> when it is not a usable IGD description.</exception>
     /// <exception cref="TimeoutException">The fetch took longer than the operation timeout.</exception>
-    public static async Task<UpnpGateway> OpenAsync(Uri rootDescriptionUrl, GatewayDiscoveryOptions? options, CancellationToken cancellationToken = default)
+    public static async Task<UpnpGateway> OpenAsync(Uri rootDescriptionUrl, GatewayDiscoveryOptions? options = null, CancellationToken cancellationToken = default)
     {
         string url = CheckRootUrl(rootDescriptionUrl, nameof(rootDescriptionUrl));
         options ??= new GatewayDiscoveryOptions();
@@ -349,10 +344,7 @@ public sealed class UpnpGateway : IUpnpGateway
         return ParseEntry(protocol, externalPort, answer.client, answer.iport, answer.desc, answer.enabled, remote ?? string.Empty, answer.lease);
     }
 
-    /// <summary>Lists every port mapping, in bulk where the router has it (IGDv2), else entry by entry.</summary>
-    /// <param name="cancellationToken">Stops waiting (checked between calls, too).</param>
-    /// <returns>The mappings (at most <see cref="MaxListedMappings"/>).</returns>
-    public Task<IReadOnlyList<PortMappingEntry>> ListMappingsAsync(CancellationToken cancellationToken = default) =>
+    Task<IReadOnlyList<PortMappingEntry>> IUpnpGateway.ListMappingsAsync(CancellationToken cancellationToken) =>
         ListMappingsAsync(PortMappingListMethod.Automatic, cancellationToken);
 
     /// <summary>
@@ -373,7 +365,8 @@ public sealed class UpnpGateway : IUpnpGateway
     /// <param name="cancellationToken">Stops waiting (checked between calls, too).</param>
     /// <returns>The mappings, at most <see cref="MaxListedMappings"/> (a listing stops there).</returns>
     /// <exception cref="UpnpException">The router failed, or answered values this layer cannot accept.</exception>
-    public async Task<IReadOnlyList<PortMappingEntry>> ListMappingsAsync(PortMappingListMethod method, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<PortMappingEntry>> ListMappingsAsync(PortMappingListMethod method = PortMappingListMethod.Automatic,
+        CancellationToken cancellationToken = default)
     {
         if (method is not (PortMappingListMethod.Automatic or PortMappingListMethod.Bulk or PortMappingListMethod.EntryByEntry))
         {

@@ -1,4 +1,3 @@
-using System;
 using MiniUpnp.Net.Interop;
 
 namespace MiniUpnp.Net.Native;

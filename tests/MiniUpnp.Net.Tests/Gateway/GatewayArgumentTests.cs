@@ -164,7 +164,7 @@ public class GatewayArgumentTests
         {
             Assert.That(async () => await gateway.GetExternalAddressAsync(cts.Token), Throws.InstanceOf<OperationCanceledException>());
             Assert.That(async () => await GatewayDiscovery.DiscoverWithReportAsync(null, cts.Token), Throws.InstanceOf<OperationCanceledException>());
-            Assert.That(async () => await UpnpGateway.OpenAsync(new Uri("http://127.0.0.1:1/"), cts.Token), Throws.InstanceOf<OperationCanceledException>());
+            Assert.That(async () => await UpnpGateway.OpenAsync(new Uri("http://127.0.0.1:1/"), cancellationToken: cts.Token), Throws.InstanceOf<OperationCanceledException>());
         });
     }
 }

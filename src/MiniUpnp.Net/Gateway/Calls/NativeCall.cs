@@ -4,8 +4,6 @@ using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>

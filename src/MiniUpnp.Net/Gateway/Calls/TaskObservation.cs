@@ -1,8 +1,6 @@
 using System.Threading;
 using System.Threading.Tasks;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>Marks a task whose failure nobody may be left to observe (a receive abandoned when a search ends).</summary>

@@ -6,8 +6,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>

@@ -2,8 +2,6 @@ using System;
 using System.Net;
 using System.Net.Sockets;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>

@@ -8,8 +8,6 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>The SSDP pieces of discovery (UPnP Device Architecture 1.1, section 1.3): the M-SEARCH request, the parse

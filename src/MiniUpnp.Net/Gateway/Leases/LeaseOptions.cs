@@ -1,8 +1,6 @@
 using System;
 using System.Net;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>How a <see cref="GatewayLease"/> keeps what it asked for: lease, renewal, checks and retries.</summary>

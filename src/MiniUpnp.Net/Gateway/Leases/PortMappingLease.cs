@@ -3,8 +3,6 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 
-using MiniUpnp.Net.Native;
-
 namespace MiniUpnp.Net;
 
 /// <summary>
@@ -100,7 +98,7 @@ public sealed class PortMappingLease : GatewayLease, IPortMappingLease
         {
             return;
         }
-        var mappings = await gateway.ListMappingsAsync(cancellationToken).ConfigureAwait(false);
+        var mappings = await gateway.ListMappingsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         foreach (var m in mappings)
         {
             if (m.Description == _options.Description && m.InternalClient.Equals(_client))

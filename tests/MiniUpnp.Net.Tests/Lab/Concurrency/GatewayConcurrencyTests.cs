@@ -199,7 +199,7 @@ public class GatewayConcurrencyTests
                     ("GetMappingAsync", async () => await gateway.GetMappingAsync(Tcp, own, null, token)),
                     ("GetStatusAsync", async () => await gateway.GetStatusAsync(token)),
                     ("GetExternalAddressAsync", async () => await gateway.GetExternalAddressAsync(token)),
-                    ("ListMappingsAsync", async () => await gateway.ListMappingsAsync(token)),
+                    ("ListMappingsAsync", async () => await gateway.ListMappingsAsync(cancellationToken: token)),
                     ("DeleteMappingAsync", async () => { await gateway.DeleteMappingAsync(Tcp, own, null, token); return true; }),
                 };
                 for (int i = 0; i < RaceOperationsPerWorker; i++)
