@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>The layer a hostile case attacks; it decides which members the case is relevant to.</summary>
 internal enum HostileLayer
@@ -85,9 +85,9 @@ internal static class HostileCorpus
 
     private static (int, byte[]) Bend(string action, string request, Func<string, string, string> field)
     {
-        var fields = global::MiniUpnp.Net.Tests.Lab.Hostile.Soap.Fields(action, request)
+        var fields = global::MiniUpnp.Net.Tests.Hostile.Soap.Fields(action, request)
             .Select(f => f.Name == "__fault" ? f : (f.Name, field(f.Name, f.Value))).ToList();
-        return global::MiniUpnp.Net.Tests.Lab.Hostile.Soap.Reply(action, fields);
+        return global::MiniUpnp.Net.Tests.Hostile.Soap.Reply(action, fields);
     }
 
     private static bool IsPort(string name) => name.EndsWith("Port", StringComparison.Ordinal) || name == "UniqueID";

@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>What part of a router a member exercises: it decides which cases are relevant and what the router targets.</summary>
 internal enum MemberKind

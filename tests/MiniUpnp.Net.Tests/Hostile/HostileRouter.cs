@@ -11,7 +11,7 @@ using System.Threading.Tasks;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>Which request of a test cell gets the hostile behaviour of an HTTP-layer case.</summary>
 internal enum HostileTarget

@@ -8,12 +8,13 @@ using System.Net;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using MiniUpnp.Net.Tests.Lab;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>
 /// Issue #10, the hostile router: every public member of <see cref="UPnP"/> and of the async layer against every
