@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
+using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
@@ -11,7 +12,7 @@ using MiniUpnp.Net.Python;
 namespace MiniUpnp.Net.Tests.Gateway;
 
 /// <summary>
-/// PortMappingLease and PinholeLease against <see cref="FakeIgd"/> on loopback: what the lab's miniupnpd cannot
+/// PortMappingLease and PinholeLease against <see cref="FakeRouter"/> on loopback: what the lab's miniupnpd cannot
 /// show (725, IGDv1 retries, an external address that changes, a router gone at dispose), and the loop's rules.
 /// </summary>
 public class FakeIgdLeaseTests
@@ -30,14 +31,14 @@ public class FakeIgdLeaseTests
     };
 
     // Loopback only: a lease that searches for its router again (RediscoverWhenUnreachable) searches nothing else.
-    private static GatewayDiscoveryOptions LoopbackOptions(params FakeIgd[] igds)
+    private static GatewayDiscoveryOptions LoopbackOptions(params FakeRouter[] igds)
     {
         var options = FakeIgdDiscoveryTests.LoopbackOnly(TimeSpan.FromMilliseconds(500), igds);
         options.OperationTimeout = TimeSpan.FromSeconds(2);
         return options;
     }
 
-    private static async Task<UpnpGateway> OpenAsync(FakeIgd igd) => await UpnpGateway.OpenAsync(igd.RootUrl, LoopbackOptions());
+    private static async Task<UpnpGateway> OpenAsync(FakeRouter igd) => await UpnpGateway.OpenAsync(igd.RootUrl, LoopbackOptions());
 
     private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan bound)
     {
@@ -56,7 +57,7 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task ALeaseMapsReadsBackRenewsAndDeletesOnDispose()
     {
-        using var igd = new FakeIgd();
+        using var igd = new FakeRouter();
         var lease = await (await OpenAsync(igd)).LeaseMappingAsync(Fast(8000, 9000));
         Assert.Multiple(() =>
         {
@@ -80,7 +81,7 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task ARouterThatOnlyTakesPermanentLeasesGetsAPermanentMappingThatIsDeletedOnDispose()
     {
-        using var igd = new FakeIgd { OnlyPermanentLeases = true };
+        using var igd = new FakeRouter { OnlyPermanentLeases = true };
         await using (var lease = await (await OpenAsync(igd)).LeaseMappingAsync(Fast(8001)))
         {
             Assert.Multiple(() =>
@@ -98,8 +99,8 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task OnIgdV1AConflictIsRetriedOnOtherPorts()
     {
-        using var igd = new FakeIgd { IgdV2 = false };
-        igd.SetMapping("TCP", 8002, new FakeIgd.Mapping("127.0.0.9", 8002, "someone", 0, ""));
+        using var igd = new FakeRouter { IgdV2 = false };
+        igd.SetMapping("TCP", 8002, new FakeRouter.Mapping("127.0.0.9", 8002, "someone", 0, ""));
         await using var lease = await (await OpenAsync(igd)).LeaseMappingAsync(Fast(8002));
         Assert.Multiple(() =>
         {
@@ -113,8 +114,8 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task WhenEveryPortIsTakenTheStartFailsWithTheConflict()
     {
-        using var igd = new FakeIgd { IgdV2 = false };
-        igd.SetMapping("TCP", 8003, new FakeIgd.Mapping("127.0.0.9", 8003, "someone", 0, ""));
+        using var igd = new FakeRouter { IgdV2 = false };
+        igd.SetMapping("TCP", 8003, new FakeRouter.Mapping("127.0.0.9", 8003, "someone", 0, ""));
         var options = Fast(8003) with { MaxPortAttempts = 1 };
         var e = Assert.ThrowsAsync<UpnpException>(async () => await (await OpenAsync(igd)).LeaseMappingAsync(options));
         Assert.That((UpnpErrorCode)e!.Code, Is.EqualTo(UpnpErrorCode.ConflictInMappingEntry));
@@ -123,7 +124,7 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task ALostMappingIsRestoredWithEventsAndAThrowingHandlerChangesNothing()
     {
-        using var igd = new FakeIgd();
+        using var igd = new FakeRouter();
         var lease = await (await OpenAsync(igd)).LeaseMappingAsync(Fast(8004));
         var events = new ConcurrentQueue<string>();
         lease.Lost += (_, e) => throw new InvalidOperationException("a careless handler");
@@ -144,7 +145,7 @@ public class FakeIgdLeaseTests
             });
 
             // Another host takes the port while we are away: the lease takes another one and says so.
-            igd.SetMapping("TCP", 8004, new FakeIgd.Mapping("127.0.0.9", 8004, "thief", 0, ""));
+            igd.SetMapping("TCP", 8004, new FakeRouter.Mapping("127.0.0.9", 8004, "thief", 0, ""));
             Assert.That(await WaitUntilAsync(() => lease.RestoreCount == 2, TimeSpan.FromSeconds(5)), Is.True);
             Assert.Multiple(() =>
             {
@@ -167,7 +168,7 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task AnUnreachableRouterIsALossAndItsReturnARestore()
     {
-        using var igd = new FakeIgd();
+        using var igd = new FakeRouter();
         var lease = await (await OpenAsync(igd)).LeaseMappingAsync(Fast(8006));
         var events = new ConcurrentQueue<string>();
         lease.Lost += (_, e) => events.Enqueue("lost");
@@ -191,8 +192,8 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task ARouterBackAtAnotherAddressIsFollowedWhenItIsTheSameDevice([Values(true, false)] bool sameDevice)
     {
-        using var before = new FakeIgd(IPAddress.Loopback) { Uuid = "router-1" };
-        using var after = new FakeIgd(IPAddress.Parse("127.0.0.2")) { Uuid = sameDevice ? "router-1" : "someone-else" };
+        using var before = new FakeRouter(IPAddress.Loopback) { Uuid = "router-1" };
+        using var after = new FakeRouter(IPAddress.Parse("127.0.0.2")) { Uuid = sameDevice ? "router-1" : "someone-else" };
         after.Down = true; // not there yet
         // Discovered (so its SSDP uuid is known), with a search that also reaches where it will come back.
         var gateway = await UpnpGateway.DiscoverAsync(LoopbackOptions(before, after));
@@ -226,7 +227,7 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task DisposeNeverThrowsAndIsBoundedWhenTheRouterIsGone()
     {
-        var igd = new FakeIgd();
+        var igd = new FakeRouter();
         var lease = await (await OpenAsync(igd)).LeaseMappingAsync(Fast(8007));
         using (igd.Hang())
         {
@@ -246,11 +247,11 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task TheSweepRemovesOnlyThisHostsMappingsWithTheDescription()
     {
-        using var igd = new FakeIgd();
-        igd.SetMapping("TCP", 8100, new FakeIgd.Mapping("127.0.0.1", 8100, "fake lease", 0, ""));
-        igd.SetMapping("UDP", 8101, new FakeIgd.Mapping("127.0.0.1", 8101, "fake lease", 0, ""));
-        igd.SetMapping("TCP", 8102, new FakeIgd.Mapping("127.0.0.1", 8102, "another app", 0, ""));
-        igd.SetMapping("TCP", 8103, new FakeIgd.Mapping("127.0.0.9", 8103, "fake lease", 0, ""));
+        using var igd = new FakeRouter();
+        igd.SetMapping("TCP", 8100, new FakeRouter.Mapping("127.0.0.1", 8100, "fake lease", 0, ""));
+        igd.SetMapping("UDP", 8101, new FakeRouter.Mapping("127.0.0.1", 8101, "fake lease", 0, ""));
+        igd.SetMapping("TCP", 8102, new FakeRouter.Mapping("127.0.0.1", 8102, "another app", 0, ""));
+        igd.SetMapping("TCP", 8103, new FakeRouter.Mapping("127.0.0.9", 8103, "fake lease", 0, ""));
         var options = Fast(8104) with { SweepStaleMappings = true };
         await using (var lease = await (await OpenAsync(igd)).LeaseMappingAsync(options))
         {
@@ -262,7 +263,7 @@ public class FakeIgdLeaseTests
     [Test]
     public async Task APinholeLeaseRenewsReopensWhenGoneAndClosesOnDispose()
     {
-        using var igd = new FakeIgd();
+        using var igd = new FakeRouter();
         var gateway = await OpenAsync(igd);
         var lease = await gateway.LeasePinholeAsync(new PinholeLeaseOptions(Tcp, 5000)
         {
