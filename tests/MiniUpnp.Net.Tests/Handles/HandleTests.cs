@@ -58,7 +58,7 @@ public class HandleTests
     public void DisposeRacingReadersOnEightThreadsNeverFreesMemoryInUse([Range(1, 5)] int round)
     {
         string desc = File.ReadAllText(Path.Combine(TestPaths.UpstreamSource, "testdesc", "new_LiveBox_desc.xml"));
-        using var server = new LoopbackHttpServer(desc);
+        using var server = FakeRouter.Serving(desc);
         var urls = new SafeUrlsHandle();
         Miniupnpc.GetUPNPUrls(urls, new IGDdatas(), server.Url("/rootDesc.xml"), 0);
         using var start = new Barrier(9);

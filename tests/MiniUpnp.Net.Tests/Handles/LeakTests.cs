@@ -35,7 +35,7 @@ public partial class LeakTests
             "<p:NewExternalPort>5002</p:NewExternalPort><p:NewProtocol>UDP</p:NewProtocol><p:NewInternalPort>4001</p:NewInternalPort>" +
             "<p:NewInternalClient>192.168.1.123</p:NewInternalClient><p:NewDescription>xxx</p:NewDescription>" +
             "</p:PortMappingEntry></p:PortMappingList>");
-        using var server = new LoopbackHttpServer(desc);
+        using var server = FakeRouter.Serving(desc);
         string url = server.Url("/rootDesc.xml");
         using var upnp = new UPnP();
 

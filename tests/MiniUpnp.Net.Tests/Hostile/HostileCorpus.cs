@@ -6,8 +6,9 @@ using System.Text;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
+using MiniUpnp.Net.Tests.Support;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>The layer a hostile case attacks; it decides which members the case is relevant to.</summary>
 internal enum HostileLayer
@@ -36,13 +37,13 @@ internal sealed class HostileCase
     internal string What { get; }
 
     /// <summary>Replaces the targeted HTTP exchange entirely (HTTP layer).</summary>
-    internal Func<HostileExchange, Task>? Http { get; init; }
+    internal Func<RouterExchange, Task>? Http { get; init; }
 
     /// <summary>The targeted URL names a closed port.</summary>
     internal bool Refuse { get; init; }
 
     /// <summary>The root description served (description layer).</summary>
-    internal Func<HostileRouter, byte[]>? Description { get; init; }
+    internal Func<FakeRouter, byte[]>? Description { get; init; }
 
     /// <summary>The SOAP answer: (HTTP status, body) for (action, request body).</summary>
     internal Func<string, string, (int, byte[])>? Soap { get; init; }
@@ -85,9 +86,9 @@ internal static class HostileCorpus
 
     private static (int, byte[]) Bend(string action, string request, Func<string, string, string> field)
     {
-        var fields = global::MiniUpnp.Net.Tests.Lab.Hostile.Soap.Fields(action, request)
+        var fields = global::MiniUpnp.Net.Tests.Hostile.Soap.Fields(action, request)
             .Select(f => f.Name == "__fault" ? f : (f.Name, field(f.Name, f.Value))).ToList();
-        return global::MiniUpnp.Net.Tests.Lab.Hostile.Soap.Reply(action, fields);
+        return global::MiniUpnp.Net.Tests.Hostile.Soap.Reply(action, fields);
     }
 
     private static bool IsPort(string name) => name.EndsWith("Port", StringComparison.Ordinal) || name == "UniqueID";
@@ -121,44 +122,44 @@ internal static class HostileCorpus
         cases.Add(new("ssdp-no-location", HostileLayer.Ssdp, "a 200 answer without LOCATION; minissdpd: empty URL")
         {
             Ssdp = c => new[] { SsdpReply.Answer(c.SearchTarget, null) },
-            Minissdpd = _ => Minissdpd.Devices(("", Igd1, "uuid:x")),
+            Minissdpd = _ => MinissdpdReply.Devices(("", Igd1, "uuid:x")),
         });
         cases.Add(new("ssdp-empty-location", HostileLayer.Ssdp, "LOCATION: with nothing after it")
         {
             Ssdp = c => new[] { SsdpReply.Answer(c.SearchTarget, "") },
-            Minissdpd = _ => Minissdpd.Devices((" ", Igd1, "uuid:x")),
+            Minissdpd = _ => MinissdpdReply.Devices((" ", Igd1, "uuid:x")),
         });
         cases.Add(new("ssdp-overlong-location", HostileLayer.Ssdp, "LOCATION of 8000 characters (minissdpd: 1 MB)")
         {
             Ssdp = c => new[] { SsdpReply.Answer(c.SearchTarget, c.DescriptionUrl + "?" + new string('x', 8000)) },
-            Minissdpd = c => Minissdpd.Devices((c.DescriptionUrl + "?" + new string('x', 1 << 20), Igd1, "uuid:x")),
+            Minissdpd = c => MinissdpdReply.Devices((c.DescriptionUrl + "?" + new string('x', 1 << 20), Igd1, "uuid:x")),
         });
         cases.Add(new("ssdp-location-closed-port", HostileLayer.Ssdp, "LOCATION names a closed port of another lab address")
         {
             Ssdp = c => new[] { SsdpReply.Answer(c.SearchTarget, c.ClosedPortUrl) },
-            Minissdpd = c => Minissdpd.Devices((c.ClosedPortUrl, Igd1, "uuid:x")),
+            Minissdpd = c => MinissdpdReply.Devices((c.ClosedPortUrl, Igd1, "uuid:x")),
         });
         cases.Add(new("ssdp-location-not-http", HostileLayer.Ssdp, "LOCATION: file:///etc/passwd")
         {
             Ssdp = c => new[] { SsdpReply.Answer(c.SearchTarget, "file:///etc/passwd") },
-            Minissdpd = _ => Minissdpd.Devices(("file:///etc/passwd", Igd1, "uuid:x")),
+            Minissdpd = _ => MinissdpdReply.Devices(("file:///etc/passwd", Igd1, "uuid:x")),
         });
         cases.Add(new("ssdp-flood", HostileLayer.Ssdp, "2000 answers to one search, each a distinct LOCATION (minissdpd: 255 devices)")
         {
             Ssdp = c => Enumerable.Range(0, 2000).Select(i => SsdpReply.Answer(c.SearchTarget, $"{c.DescriptionUrl}?n={i}")).ToArray(),
-            Minissdpd = c => Minissdpd.Devices(Enumerable.Range(0, 255).Select(i => ($"{c.DescriptionUrl}?n={i}", Igd1, $"uuid:{i}")).ToArray()),
+            Minissdpd = c => MinissdpdReply.Devices(Enumerable.Range(0, 255).Select(i => ($"{c.DescriptionUrl}?n={i}", Igd1, $"uuid:{i}")).ToArray()),
         });
         cases.Add(new("ssdp-binary-headers", HostileLayer.Ssdp, "NULs, invalid UTF-8 and 200 headers in the answer")
         {
-            Ssdp = c => new[] { HostileExchange.Concat(SsdpReply.Answer(c.SearchTarget, c.DescriptionUrl + "\0\u00ff",
+            Ssdp = c => new[] { RouterExchange.Concat(SsdpReply.Answer(c.SearchTarget, c.DescriptionUrl + "\0\u00ff",
                 string.Concat(Enumerable.Range(0, 200).Select(i => $"X-{i}: \0\r\n"))), new byte[] { 0xff, 0xfe, 0 }) },
-            Minissdpd = c => HostileExchange.Concat(new byte[] { 1, 0x90, 0x80, 0x80, 0x80, 0x00 }, Garbage(100, 4)),
+            Minissdpd = c => RouterExchange.Concat(new byte[] { 1, 0x90, 0x80, 0x80, 0x80, 0x00 }, Garbage(100, 4)),
         });
         cases.Add(new("ssdp-foreign-location", HostileLayer.Ssdp,
             "the answer names the real miniupnpd's description (another lab address): the async layer must ignore it")
         {
             Ssdp = c => new[] { SsdpReply.Answer(c.SearchTarget, c.ForeignUrl) },
-            Minissdpd = c => Minissdpd.Devices((c.ForeignUrl, Igd1, "uuid:x")),
+            Minissdpd = c => MinissdpdReply.Devices((c.ForeignUrl, Igd1, "uuid:x")),
             Expect = (member, value) => member.StartsWith("A.", StringComparison.Ordinal) && value is UpnpGateway g
                 ? $"the async layer took the foreign description {g.RootDescriptionUrl}"
                 : member.StartsWith("A.", StringComparison.Ordinal) && value is GatewayDiscoveryResult { Gateway: { } gw }
@@ -186,7 +187,7 @@ internal static class HostileCorpus
         });
         cases.Add(new("http-drip", HostileLayer.Http, $"a valid answer dripped one byte every {DripInterval.TotalSeconds} s for {DripTotal.TotalSeconds} s")
         {
-            Http = x => x.DripAsync(HostileExchange.Response(200, "OK", B(Soap.Envelope(""))), DripInterval, DripTotal),
+            Http = x => x.DripAsync(RouterExchange.Response(200, "OK", B(Soap.Envelope(""))), DripInterval, DripTotal),
             Hold = DripTotal,
         });
         cases.Add(new("http-truncated", HostileLayer.Http, "Content-Length 5000, 60 bytes sent, then FIN")
@@ -271,16 +272,16 @@ internal static class HostileCorpus
         });
         cases.Add(new("http-no-content-length", HostileLayer.Http, "a valid answer without Content-Length, ended by closing")
         {
-            Http = x => x.WriteAsync(HostileExchange.Response(200, "OK", ValidBody(x), contentLength: false)),
+            Http = x => x.WriteAsync(RouterExchange.Response(200, "OK", ValidBody(x), contentLength: false)),
             Expect = MustOpen,
         });
         cases.Add(new("http-404", HostileLayer.Http, "404 Not Found with an HTML body")
         {
-            Http = x => x.WriteAsync(HostileExchange.Response(404, "Not Found", B("<html><body>no</body></html>"))),
+            Http = x => x.WriteAsync(RouterExchange.Response(404, "Not Found", B("<html><body>no</body></html>"))),
         });
         cases.Add(new("http-500-valid-body", HostileLayer.Http, "status 500 with a body that is otherwise a valid answer")
         {
-            Http = x => x.WriteAsync(HostileExchange.Response(500, "Oops", x.Action.Length == 0
+            Http = x => x.WriteAsync(RouterExchange.Response(500, "Oops", x.Action.Length == 0
                 ? B(Descriptions.Igd("/ctl/IPConn", "/ctl/CmnIfCfg", "/ctl/IP6FCtl")) : Soap.Normal(x.Action, x.Body).Item2)),
         });
         cases.Add(new("http-garbage-status", HostileLayer.Http, "no status line: random bytes")
@@ -342,7 +343,7 @@ internal static class HostileCorpus
         });
         cases.Add(new("desc-foreign-control", HostileLayer.Description, "control URLs on another lab address (a closed port)")
         {
-            Description = r => B(r.ValidDescription(controlBase: LabClosedBase)),
+            Description = _ => B(Descriptions.Valid(LabClosedBase)),
         });
         cases.Add(new("desc-not-http-control", HostileLayer.Description, "control URLs with a file:// scheme")
         {
@@ -446,7 +447,7 @@ internal static class HostileCorpus
         return cases;
     }
 
-    private static byte[] ValidBody(HostileExchange x) => x.Action.Length == 0
+    private static byte[] ValidBody(RouterExchange x) => x.Action.Length == 0
         ? B(Descriptions.Igd("/ctl/IPConn", "/ctl/CmnIfCfg", "/ctl/IP6FCtl"))
         : Soap.Normal(x.Action, x.Body).Item2;
 

@@ -6,8 +6,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
+using MiniUpnp.Net.Tests.Support;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>What part of a router a member exercises: it decides which cases are relevant and what the router targets.</summary>
 internal enum MemberKind
@@ -25,9 +26,9 @@ internal enum MemberKind
 /// <summary>Everything one cell needs: its router and the options the async layer runs with.</summary>
 internal sealed class Cell
 {
-    internal Cell(HostileRouter router) => Router = router;
+    internal Cell(FakeRouter router) => Router = router;
 
-    internal HostileRouter Router { get; }
+    internal FakeRouter Router { get; }
 
     /// <summary>The token every async member is given (cancelled by the cancellation pass).</summary>
     internal CancellationToken Token { get; init; }

@@ -8,12 +8,13 @@ using System.Net;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using MiniUpnp.Net.Tests.Lab;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 using MiniUpnp.Net.Native;
 using MiniUpnp.Net.Python;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>
 /// Issue #10, the hostile router: every public member of <see cref="UPnP"/> and of the async layer against every
@@ -48,7 +49,7 @@ public sealed class HostileRouterTests
         ThreadPool.GetMinThreads(out int workers, out int io);
         ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(io, 32));
         var plain = new HostileCase("plain", HostileLayer.Soap, "a plain IGD");
-        using var router = new HostileRouter(plain, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false);
+        using var router = HostileRouter.Create(plain, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false);
         var cell = new Cell(router);
         var gateway = await cell.OpenAsync();
         await gateway.GetStatusAsync();
@@ -203,10 +204,8 @@ public sealed class HostileRouterTests
 
     private static async Task<string> RunLeaseAsync(HostileCase c, bool pinhole)
     {
-        using var router = new HostileRouter(c, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false)
-        {
-            Armed = false,
-        };
+        using var router = HostileRouter.Create(c, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false);
+        router.Armed = false;
         var events = new ConcurrentQueue<string>();
         GatewayLease lease;
         try
@@ -269,7 +268,7 @@ public sealed class HostileRouterTests
         // SSDP answers come from our own LAN address (one lab address) and may name another (the igd's).
         var address = c.Layer == HostileLayer.Ssdp ? lan : IPAddress.Loopback;
         var target = m.Kind == MemberKind.Control ? HostileTarget.Control : HostileTarget.Description;
-        using var router = new HostileRouter(c, target, address, closedUrl, foreignUrl, withMinissdpd: m.Name.StartsWith("F.Discover", StringComparison.Ordinal));
+        using var router = HostileRouter.Create(c, target, address, closedUrl, foreignUrl, withMinissdpd: m.Name.StartsWith("F.Discover", StringComparison.Ordinal));
         using var cancel = new CancellationTokenSource();
         var cell = new Cell(router) { Token = cancel.Token };
         var bound = cancelAfter is { } after ? after + HostileMembers.Slack : m.Bound(c, cell);
@@ -400,7 +399,7 @@ public sealed class HostileRouterTests
     {
         LabEnvironment.Require();
         var foreign = HostileCorpus.All.Single(c => c.Name == "ssdp-foreign-location");
-        using var router = new HostileRouter(foreign, HostileTarget.Description, IPAddress.Parse(LabEnvironment.LanAddr),
+        using var router = HostileRouter.Create(foreign, HostileTarget.Description, IPAddress.Parse(LabEnvironment.LanAddr),
             $"http://{LabEnvironment.IgdLanAddr}:9/rootDesc.xml", LabEnvironment.RootDescUrl, withMinissdpd: false);
         var options = new Cell(router).Options();
 
@@ -424,7 +423,7 @@ public sealed class HostileRouterTests
     {
         LabEnvironment.Require();
         var foreign = HostileCorpus.All.Single(c => c.Name == "ssdp-foreign-location");
-        using var router = new HostileRouter(foreign, HostileTarget.Description, IPAddress.Parse(LabEnvironment.LanAddr),
+        using var router = HostileRouter.Create(foreign, HostileTarget.Description, IPAddress.Parse(LabEnvironment.LanAddr),
             $"http://{LabEnvironment.IgdLanAddr}:9/rootDesc.xml", LabEnvironment.RootDescUrl, withMinissdpd: true);
         using var u = new Cell(router).Faithful(select: false);
 
@@ -444,7 +443,7 @@ public sealed class HostileRouterTests
         LabEnvironment.Require();
         const int calls = 16;
         var hostile = HostileCorpus.All.Single(c => c.Name == caseName);
-        using var router = new HostileRouter(hostile, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false);
+        using var router = HostileRouter.Create(hostile, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false);
         var opened = await new Cell(router).OpenAsync();
         var timeout = TimeSpan.FromMilliseconds(300);
         var gateway = new UpnpGateway(opened.Description, opened.State, null, timeout, allowForeignAddresses: false);

@@ -11,8 +11,8 @@ using MiniUpnp.Net.Python;
 namespace MiniUpnp.Net.Tests.Lab;
 
 /// <summary>
-/// Starts the IGD lab (tests/lab/lab.sh: miniupnpd in network namespaces) once for every test in this namespace,
-/// and tears it down afterwards even when tests fail. ./build.sh test runs the test process inside the lab's
+/// Starts the IGD lab (tests/lab/lab.sh: miniupnpd in network namespaces) once for every test in this namespace
+/// (unless <c>HostileLabFixture</c> started it already), and tears it down afterwards even when tests fail. ./build.sh test runs the test process inside the lab's
 /// (pre-created, empty) lan namespace and passes its id in MINIUPNPNET_LAB_ID; lab.sh builds the igd and wan
 /// namespaces around it. Without that (an IDE run, a non-root user), lab tests are skipped with the reason,
 /// except under CI=true, where they must run: a lab that cannot start fails them.
@@ -40,8 +40,13 @@ internal static class LabEnvironment
 
     internal static string? Id => Environment.GetEnvironmentVariable("MINIUPNPNET_LAB_ID");
 
+    /// <summary>Starts the lab once: later calls (another namespace's fixture) find it running, or its reason.</summary>
     internal static void Start()
     {
+        if (s_env is not null || s_unavailable is not null)
+        {
+            return;
+        }
         // A lab someone already started (./build.sh lab up): use it as it is, leave it running.
         string? existing = Environment.GetEnvironmentVariable("MINIUPNPNET_LAB_ENV");
         if (!string.IsNullOrEmpty(existing))

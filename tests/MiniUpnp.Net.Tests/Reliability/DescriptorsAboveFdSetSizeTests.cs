@@ -37,15 +37,17 @@ public partial class DescriptorsAboveFdSetSizeTests
     private const int Sigwinch = 28;      // Linux, every architecture
     private const string Document = "<?xml version=\"1.0\"?><root><device>descriptors above FD_SETSIZE</device></root>";
 
-    // Linux only: descriptor numbers, /proc/self/task/<tid>/syscall and tgkill. NUnit does not run it elsewhere.
+    // Linux only: descriptor numbers, /proc/self/task/<tid>/syscall and tgkill. Elsewhere it is reported as not run
+    // (ignored, with the reason), never as passed.
     [Test]
-    [Platform("Linux")]
     public void MiniwgetWorksWithItsSocketNumberedAboveFdSetSize()
     {
-        if (OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux())
         {
-            Run();
+            Assert.Ignore($"Linux only (descriptor numbers, /proc/self/task/<tid>/syscall, tgkill); not run on {RuntimeInformation.OSDescription}");
+            return;
         }
+        Run();
     }
 
     // The system call numbers of the blocking calls the test watches for, per architecture.
