@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 
 namespace MiniUpnp.Net.Tests.Gateway;
@@ -26,7 +27,7 @@ public class LoggingTests
     [Test]
     public async Task DiscoveryAndALeaseLogWhatTheyDecide()
     {
-        using var igd = new FakeIgd();
+        using var igd = new FakeRouter();
         var logger = new ListLogger();
         var options = FakeIgdDiscoveryTests.LoopbackOnly(TimeSpan.FromSeconds(2), igd);
         options.Logger = logger;

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
+using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 
 namespace MiniUpnp.Net.Tests.Gateway;
@@ -39,7 +40,7 @@ public class SeamTests
     [Test]
     public async Task TheSameApplicationRunsAgainstTheRealGateway()
     {
-        using var igd = new FakeIgd();
+        using var igd = new FakeRouter();
         var options = FakeIgdDiscoveryTests.LoopbackOnly(TimeSpan.FromMilliseconds(500), igd);
         var gateway = await UpnpGateway.OpenAsync(igd.RootUrl, options);
         var (port, listed) = await ApplicationOpensAPort(gateway);
