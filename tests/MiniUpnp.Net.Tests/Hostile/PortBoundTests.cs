@@ -80,6 +80,29 @@ public sealed class PortBoundTests
         Assert.That(u.LanAddr, Is.EqualTo("127.0.0.1"), "the selected IGD stays selected");
     }
 
+    /// <summary>
+    /// The caller's bound does not depend on the native call ending; this one shows that it does end anyway: the shipped
+    /// miniupnpc gives up an HTTP exchange after 30 s in all (our patch of miniwget.c), so the abandoned call closes its
+    /// connection while the router is still dripping.
+    /// </summary>
+    [Test]
+    public void TheAbandonedNativeCallEndsOnItsOwn()
+    {
+        var drip = new ForeverDrip();
+        using var router = drip.Router(HostileTarget.Control);
+        using var u = new UPnP { CallTimeout = Bound };
+        u.SelectIgd(router.DescriptionUrl);
+        var watch = Stopwatch.StartNew();
+
+        Assert.Throws<TimeoutException>(() => u.ExternalIpAddress());
+
+        Assert.That(drip.ClientClosed.Wait(TimeSpan.FromSeconds(30) + TimeSpan.FromSeconds(30)), Is.True,
+            "the native call still holds its connection a minute after it began");
+        int dripped = drip.BytesSent;
+        Assert.That(drip.StillDripping(dripped), Is.True, "the router was still dripping: miniupnpc gave up, not the router");
+        TestContext.Out.WriteLine($"abandoned native call closed its connection after {watch.Elapsed.TotalSeconds:0.0} s ({dripped} bytes dripped)");
+    }
+
     private static TimeoutException AssertBounded(TestDelegate call, ForeverDrip drip)
     {
         var watch = Stopwatch.StartNew();
