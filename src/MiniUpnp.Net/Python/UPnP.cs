@@ -29,8 +29,7 @@ namespace MiniUpnp.Net.Python;
 /// member therefore runs its native call on a thread of its own and waits for it at most <see cref="CallTimeout"/>
 /// (30 s by default), then throws <see cref="TimeoutException"/>. An honest router, or none, answers well within it,
 /// with Python's results. The abandoned native call ends on its own (the shipped miniupnpc ends any HTTP exchange
-/// after 30 s). At most 4 calls of the process are at one router at a time, this object's and the async layer's
-/// together; the others wait for a slot within their bound. Replies are read whole in native memory (a router
+/// after 30 s). Replies are read whole in native memory (a router
 /// announcing a 2 GB Content-Length gets 2 GB of address space reserved for the call). Results are the router's,
 /// unchecked, as in Python (a description that is not an IGD is selected; a port of 99999 is returned). Callers
 /// that need validated values use the async layer (<see cref="UpnpGateway"/>).
@@ -143,7 +142,7 @@ public sealed class UPnP : IDisposable
             int delay = unchecked((int)DiscoverDelay), localPort = unchecked((int)LocalPort);
             var bound = CallTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
                 : CallTimeout + 4 * TimeSpan.FromMilliseconds(DiscoverDelay);
-            var (devlist, error) = Run(nameof(Discover), bound, routerUrl: null, () =>
+            var (devlist, error) = Run(nameof(Discover), bound, () =>
             {
                 var list = Miniupnpc.upnpDiscover(delay, MulticastIf, MinissdpdSocket, localPort, ipv6: 0, ttl: 2, out int e);
                 return (list, e);
@@ -180,7 +179,7 @@ public sealed class UPnP : IDisposable
             ThrowIfDisposed();
             var devlist = _devlist;
             string previousWanAddr = _igd.WanAddr;
-            var (r, igd) = Run(nameof(SelectIgd), CallTimeout, rootDescUrl, () =>
+            var (r, igd) = Run(nameof(SelectIgd), CallTimeout, () =>
             {
                 // A fresh struct every time: the previous IGD's URLs are freed, never overwritten (Python leaks them).
                 // Created and freed on the call's own thread: an abandoned call frees them itself.
@@ -232,7 +231,7 @@ public sealed class UPnP : IDisposable
     private uint CifCounter(string member, Func<string?, string, ulong> read)
     {
         var igd = Current();
-        return unchecked((uint)Run(member, CallTimeout, igd.CifControlUrl, () => read(igd.CifControlUrl, igd.CifServiceType)));
+        return unchecked((uint)Run(member, CallTimeout, () => read(igd.CifControlUrl, igd.CifServiceType)));
     }
 
     /// <summary>Python <c>statusinfo()</c>: status and uptime.</summary>
@@ -242,7 +241,7 @@ public sealed class UPnP : IDisposable
     public StatusInfoResult StatusInfo()
     {
         var igd = Current();
-        var (r, status, uptime, lastconnerror) = Run(nameof(StatusInfo), CallTimeout, igd.ControlUrl, () =>
+        var (r, status, uptime, lastconnerror) = Run(nameof(StatusInfo), CallTimeout, () =>
         {
             int r = Miniupnpc.UPNP_GetStatusInfo(igd.ControlUrl, igd.ServiceType, out var status, out uint uptime, out var lastconnerror);
             return (r, status, uptime, lastconnerror);
@@ -258,7 +257,7 @@ public sealed class UPnP : IDisposable
     public string ConnectionType()
     {
         var igd = Current();
-        var (r, connectionType) = Run(nameof(ConnectionType), CallTimeout, igd.ControlUrl, () =>
+        var (r, connectionType) = Run(nameof(ConnectionType), CallTimeout, () =>
             (Miniupnpc.UPNP_GetConnectionTypeInfo(igd.ControlUrl, igd.ServiceType, out var connectionType), connectionType));
         UpnpException.ThrowIfFailed(r);
         return connectionType;
@@ -271,7 +270,7 @@ public sealed class UPnP : IDisposable
     public string ExternalIpAddress()
     {
         var igd = Current();
-        var (r, address) = Run(nameof(ExternalIpAddress), CallTimeout, igd.ControlUrl, () =>
+        var (r, address) = Run(nameof(ExternalIpAddress), CallTimeout, () =>
             (Miniupnpc.UPNP_GetExternalIPAddress(igd.ControlUrl, igd.ServiceType, out var address), address));
         UpnpException.ThrowIfFailed(r);
         return address;
@@ -293,7 +292,7 @@ public sealed class UPnP : IDisposable
     {
         string lease = leaseDuration.ToString(CultureInfo.InvariantCulture);
         var (igd, ePort, iPort) = PrepareMapping("AddPortMapping", externalPort, protocol, internalHost, internalPort, description, remoteHost, lease);
-        int r = Run(nameof(AddPortMapping), CallTimeout, igd.ControlUrl, () =>
+        int r = Run(nameof(AddPortMapping), CallTimeout, () =>
             Miniupnpc.UPNP_AddPortMapping(igd.ControlUrl, igd.ServiceType, ePort, iPort, internalHost, description, protocol, remoteHost, lease));
         UpnpException.ThrowIfFailed(r);
         return true;
@@ -316,7 +315,7 @@ public sealed class UPnP : IDisposable
         string? description, string? remoteHost)
     {
         var (igd, ePort, iPort) = PrepareMapping("AddAnyPortMapping", externalPort, protocol, internalHost, internalPort, description, remoteHost, "0");
-        var (r, reservedPort) = Run(nameof(AddAnyPortMapping), CallTimeout, igd.ControlUrl, () =>
+        var (r, reservedPort) = Run(nameof(AddAnyPortMapping), CallTimeout, () =>
             (Miniupnpc.UPNP_AddAnyPortMapping(igd.ControlUrl, igd.ServiceType, ePort, iPort, internalHost, description,
                 protocol, remoteHost, "0", out var reservedPort), reservedPort));
         UpnpException.ThrowIfFailed(r);
@@ -339,7 +338,7 @@ public sealed class UPnP : IDisposable
         string ePort = Text(externalPort);
         CheckSoapBodyFits(igd, "DeletePortMapping",
             ("NewRemoteHost", remoteHost, nameof(remoteHost)), ("NewExternalPort", ePort, null), ("NewProtocol", protocol, null));
-        int r = Run(nameof(DeletePortMapping), CallTimeout, igd.ControlUrl, () =>
+        int r = Run(nameof(DeletePortMapping), CallTimeout, () =>
             Miniupnpc.UPNP_DeletePortMapping(igd.ControlUrl, igd.ServiceType, ePort, protocol, remoteHost));
         UpnpException.ThrowIfFailed(r);
         return true;
@@ -361,7 +360,7 @@ public sealed class UPnP : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(manage);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(manage, byte.MaxValue);
         var igd = Current();
-        int r = Run(nameof(DeletePortMappingRange), CallTimeout, igd.ControlUrl, () =>
+        int r = Run(nameof(DeletePortMappingRange), CallTimeout, () =>
             Miniupnpc.UPNP_DeletePortMappingRange(igd.ControlUrl, igd.ServiceType, Text(startPort), Text(endPort), protocol, Text(manage)));
         UpnpException.ThrowIfFailed(r);
         return true;
@@ -374,7 +373,7 @@ public sealed class UPnP : IDisposable
     public uint GetPortMappingNumberOfEntries()
     {
         var igd = Current();
-        var (r, n) = Run(nameof(GetPortMappingNumberOfEntries), CallTimeout, igd.ControlUrl, () =>
+        var (r, n) = Run(nameof(GetPortMappingNumberOfEntries), CallTimeout, () =>
             (Miniupnpc.UPNP_GetPortMappingNumberOfEntries(igd.ControlUrl, igd.ServiceType, out uint n), n));
         UpnpException.ThrowIfFailed(r);
         return n;
@@ -393,7 +392,7 @@ public sealed class UPnP : IDisposable
         CheckProtocol(protocol);
         CheckNoNul(remoteHost, nameof(remoteHost));
         var igd = Current();
-        var (intClient, intPort, desc, enabled, leaseDuration) = Run(nameof(GetSpecificPortMapping), CallTimeout, igd.ControlUrl, () =>
+        var (intClient, intPort, desc, enabled, leaseDuration) = Run(nameof(GetSpecificPortMapping), CallTimeout, () =>
         {
             _ = Miniupnpc.UPNP_GetSpecificPortMappingEntry(igd.ControlUrl, igd.ServiceType, Text(externalPort), protocol, remoteHost,
                 out var intClient, out var intPort, out var desc, out var enabled, out var leaseDuration);
@@ -415,7 +414,7 @@ public sealed class UPnP : IDisposable
     public GenericPortMapping? GetGenericPortMapping(int index)
     {
         var igd = Current();
-        var (r, extPort, intClient, intPort, protocol, desc, enabled, rHost, duration) = Run(nameof(GetGenericPortMapping), CallTimeout, igd.ControlUrl, () =>
+        var (r, extPort, intClient, intPort, protocol, desc, enabled, rHost, duration) = Run(nameof(GetGenericPortMapping), CallTimeout, () =>
         {
             int r = Miniupnpc.UPNP_GetGenericPortMappingEntry(igd.ControlUrl, igd.ServiceType, index.ToString(CultureInfo.InvariantCulture),
                 out var extPort, out var intClient, out var intPort, out var protocol, out var desc, out var enabled, out var rHost, out var duration);
@@ -462,50 +461,28 @@ public sealed class UPnP : IDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="call"/> (one native call, which cannot be interrupted) on a native-call thread, after taking
-    /// one of the slots of the router at <paramref name="routerUrl"/> (<see cref="RouterSlots"/>, shared with the async
-    /// layer), and waits for it at most <paramref name="bound"/>. Past the bound the call is abandoned: it goes on until
-    /// miniupnpc returns, then releases its slot; <paramref name="late"/> frees what it returns.
+    /// Runs <paramref name="call"/> (one native call, which cannot be interrupted) on a native-call thread and waits for
+    /// it at most <paramref name="bound"/>. Past the bound the call is abandoned: it goes on until miniupnpc returns
+    /// (every HTTP reply within 30 s, our miniwget patch); <paramref name="late"/> frees what it returns.
     /// </summary>
     /// <remarks>
-    /// The caller is synchronous and often a thread-pool thread: it blocks in <see cref="SemaphoreSlim.Wait(TimeSpan)"/>
-    /// and <see cref="Task.Wait(TimeSpan)"/>, which need no other pool thread to wake it (an awaited timeout would need one
-    /// for its timer, and a starved pool would make the bound late).
+    /// No <see cref="RouterSlots"/> here: Python sends every call at once, and the port keeps its concurrency (the lab's
+    /// fault tests time eight simultaneous calls against a router without carrier, each within one connect timeout).
+    /// <para>
+    /// The caller is synchronous and often a thread-pool thread: it blocks in <see cref="Task.Wait(TimeSpan)"/>, which
+    /// needs no other pool thread to wake it (an awaited timeout would need one for its timer, and a starved pool would
+    /// make the bound late).
+    /// </para>
     /// </remarks>
-    private static T Run<T>(string member, TimeSpan bound, string? routerUrl, Func<T> call, Action<T>? late = null)
+    private static T Run<T>(string member, TimeSpan bound, Func<T> call, Action<T>? late = null)
     {
         long start = Stopwatch.GetTimestamp();
         if (bound.TotalMilliseconds >= int.MaxValue)
         {
             bound = Timeout.InfiniteTimeSpan; // beyond what a wait takes (24.8 days): as good as infinite
         }
-        var slots = Uri.TryCreate(routerUrl, UriKind.Absolute, out var router) ? RouterSlots.For(router) : null;
-        if (slots is not null && !slots.Wait(bound))
-        {
-            throw new TimeoutException($"UPnP.{member}: the router was busy with {RouterSlots.PerRouter} other calls of this process "
-                + $"for {bound.TotalSeconds:0.###} s (UPnP.CallTimeout).");
-        }
-        Task<T> running;
-        try
-        {
-            // An infinite timeout and no token: the task of the native call itself, so that Wait is woken by that thread.
-            running = NativeCall.RunAsync(() =>
-            {
-                try
-                {
-                    return call();
-                }
-                finally
-                {
-                    slots?.Release();
-                }
-            }, Timeout.InfiniteTimeSpan, CancellationToken.None);
-        }
-        catch
-        {
-            slots?.Release();
-            throw;
-        }
+        // An infinite timeout and no token: the task of the native call itself, so that Wait is woken by that thread.
+        var running = NativeCall.RunAsync(call, Timeout.InfiniteTimeSpan, CancellationToken.None);
         var left = bound == Timeout.InfiniteTimeSpan ? bound : bound - Stopwatch.GetElapsedTime(start);
         bool done;
         try
