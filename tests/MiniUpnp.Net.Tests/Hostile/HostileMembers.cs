@@ -99,8 +99,11 @@ internal static class HostileMembers
     /// <summary>Scheduling slack on a loaded 2-core machine (every bound adds it once).</summary>
     internal static readonly TimeSpan Slack = TimeSpan.FromSeconds(2.5);
 
-    /// <summary>miniupnpc's own bound for one HTTP exchange: connect 3 s, then 5 s after the last byte received.</summary>
-    internal static TimeSpan NativeExchange(HostileCase c) => TimeSpan.FromSeconds(3 + 5) + c.Hold;
+    /// <summary>The faithful port's bound for one call (<see cref="UPnP.CallTimeout"/>, left at its default here).</summary>
+    internal static readonly TimeSpan FaithfulCall = UPnP.DefaultCallTimeout;
+
+    /// <summary>The faithful port's bound for Discover: the call's bound plus four times the discovery delay (1 s here).</summary>
+    internal static readonly TimeSpan FaithfulDiscover = FaithfulCall + 4 * TimeSpan.FromSeconds(1);
 
     private static readonly IPAddress Client = IPAddress.Parse("127.0.0.1");
     private static readonly IPAddress Client6 = IPAddress.Parse("fd00::2");
@@ -114,7 +117,8 @@ internal static class HostileMembers
     private static Func<Cell, Task<object?>> A(Func<UpnpGateway, CancellationToken, Task<object?>> call) => async cell =>
         await call(await cell.OpenAsync().ConfigureAwait(false), cell.Token).ConfigureAwait(false);
 
-    private static TimeSpan FaithfulSoap(HostileCase c, Cell _) => NativeExchange(c) + NativeExchange(c) + Slack;
+    // Cell.Faithful selects the IGD first: two calls, each within its bound.
+    private static TimeSpan FaithfulSoap(HostileCase c, Cell _) => FaithfulCall * 2 + Slack;
     private static TimeSpan AsyncSoap(HostileCase c, Cell _) => OperationTimeout * 2 + Slack;
 
     internal static IReadOnlyList<Member> All { get; } = new List<Member>
@@ -125,23 +129,23 @@ internal static class HostileMembers
             using var u = cell.Faithful(select: false);
             return u.Discover();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            // 4 device types x (minissdpd read timeout 3 s) + the multicast fallback (about 4 x 1 s on loopback).
-            (c, _) => TimeSpan.FromSeconds(4 * 3 + 4 * 1) + Slack),
+            // miniupnpc's own: 4 device types x (minissdpd read timeout 3 s) + the multicast fallback (about 4 x 1 s on loopback).
+            (c, _) => FaithfulDiscover + Slack),
         new("F.Discover+SelectIgd", MemberKind.Discover, cell => Task.Factory.StartNew<object?>(() =>
         {
             using var u = cell.Faithful(select: false);
             u.Discover();
             return u.SelectIgd();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            // Discovery, then one description fetch per device (up to 255 minissdpd devices; only the flood has more than one).
-            (c, _) => TimeSpan.FromSeconds(4 * 3 + 4 * 1) + NativeExchange(c) * (c.Name == "ssdp-flood" ? 255 : 2) + Slack),
+            // Discovery, then SelectIgd: one description fetch per device (up to 255 minissdpd devices), all within one bound.
+            (c, _) => FaithfulDiscover + FaithfulCall + Slack),
 
         // ---- faithful port: description
         new("F.SelectIgd", MemberKind.Description, cell => Task.Factory.StartNew<object?>(() =>
         {
             using var u = cell.Faithful(select: false);
             return u.SelectIgd(cell.Router.DescriptionUrl);
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default), (c, _) => NativeExchange(c) + Slack),
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default), (c, _) => FaithfulCall + Slack),
 
         // ---- faithful port: SOAP
         new("F.StatusInfo", MemberKind.Control, F(u => u.StatusInfo()), FaithfulSoap),
