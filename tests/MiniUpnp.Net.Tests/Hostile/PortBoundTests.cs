@@ -7,15 +7,16 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Python;
+using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 
-namespace MiniUpnp.Net.Tests.Lab.Hostile;
+namespace MiniUpnp.Net.Tests.Hostile;
 
 /// <summary>
 /// The faithful <see cref="UPnP"/> is bounded: a router that drips its answer for ever (a byte every second, until the
 /// test ends it) holds no member past <see cref="UPnP.CallTimeout"/>, on the description fetch (SelectIgd with a URL,
 /// Discover then SelectIgd) and on a SOAP call; the object keeps its state, and the abandoned native call ends on its
-/// own (the shipped miniupnpc ends an HTTP exchange after 30 s). Loopback only (a <see cref="HostileRouter"/> and its
+/// own (the shipped miniupnpc ends an HTTP exchange after 30 s). Loopback only (a <see cref="FakeRouter"/> and its
 /// minissdpd look-alike); no lab needed. Times are asserted with generous margins, never tightly.
 /// </summary>
 [TestFixture]
@@ -126,8 +127,8 @@ public sealed class PortBoundTests
         internal ManualResetEventSlim ClientClosed { get; } = new();
         internal int BytesSent => Volatile.Read(ref _bytesSent);
 
-        internal HostileRouter Router(HostileTarget target, bool withMinissdpd = false) =>
-            new(new HostileCase("http-drip-forever", HostileLayer.Http, "a header line dripped a byte a second, for ever") { Http = DripAsync },
+        internal FakeRouter Router(HostileTarget target, bool withMinissdpd = false) =>
+            HostileRouter.Create(new HostileCase("http-drip-forever", HostileLayer.Http, "a header line dripped a byte a second, for ever") { Http = DripAsync },
                 target, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", withMinissdpd);
 
         /// <summary>True when the router sends another byte after <paramref name="count"/> (it waits up to 5 s for it).</summary>
@@ -145,7 +146,7 @@ public sealed class PortBoundTests
             return false;
         }
 
-        private async Task DripAsync(HostileExchange x)
+        private async Task DripAsync(RouterExchange x)
         {
             _ = WatchCloseAsync(x);
             byte[] head = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nX-Drip: ");
@@ -168,7 +169,7 @@ public sealed class PortBoundTests
             }
         }
 
-        private async Task WatchCloseAsync(HostileExchange x)
+        private async Task WatchCloseAsync(RouterExchange x)
         {
             try
             {
