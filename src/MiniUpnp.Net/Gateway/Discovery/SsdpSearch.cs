@@ -215,11 +215,12 @@ internal sealed class SsdpSearch
         if (_answers == 0)
         {
             var all = _options.SearchTargets.ToArray();
-            _sendError ??= Send(_targets, all);
+            // Every send is made; the first error is the one kept (`x ??= Send()` would skip the send once x is set).
+            _sendError = FirstError(_sendError, Send(_targets, all));
             if (_v6 is not null)
             {
-                _sendError ??= _v6.SendMulticast(Ssdp.SiteLocalMulticastEndPoint, _v6Interfaces, all);
-                _sendError ??= _v6.SendMulticast(Ssdp.LinkLocalMulticastEndPoint, _v6Interfaces, all);
+                _sendError = FirstError(_sendError, _v6.SendMulticast(Ssdp.SiteLocalMulticastEndPoint, _v6Interfaces, all));
+                _sendError = FirstError(_sendError, _v6.SendMulticast(Ssdp.LinkLocalMulticastEndPoint, _v6Interfaces, all));
             }
         }
         _wave++;
@@ -227,6 +228,9 @@ internal sealed class SsdpSearch
             ? Task.Delay(LaterWaves[_wave] - LaterWaves[_wave - 1], token)
             : null;
     }
+
+    /// <summary>The error to report: the first one seen (both sends were made before this is called).</summary>
+    private static string? FirstError(string? first, string? next) => first ?? next;
 
     /// <summary>Sends each search target to each target, through the socket of the target's address family.</summary>
     private string? Send(List<IPEndPoint> targets, IReadOnlyList<string> searchTargets)
@@ -237,7 +241,7 @@ internal sealed class SsdpSearch
             var listener = target.AddressFamily == AddressFamily.InterNetworkV6 ? _v6 : _v4;
             if (listener is not null)
             {
-                error ??= listener.Send(target, searchTargets);
+                error = FirstError(error, listener.Send(target, searchTargets));
             }
         }
         return error;
@@ -444,7 +448,7 @@ internal sealed class SsdpSearch
                     error ??= $"choosing interface {index} for {group}: {e.Message}";
                     continue;
                 }
-                error ??= Send(group, searchTargets);
+                error = FirstError(error, Send(group, searchTargets));
             }
             return error;
         }
