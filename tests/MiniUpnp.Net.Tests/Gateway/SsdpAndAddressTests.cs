@@ -92,6 +92,24 @@ public class SsdpAndAddressTests
     public void ReservedAddressesAreMiniupnpcs(string address, bool reserved) =>
         Assert.That(ReservedAddresses.IsReserved(address), Is.EqualTo(reserved));
 
+    /// <summary>The default search targets are miniupnpc's own (upnpDiscover's deviceList in miniupnpc.c, read from the
+    /// pinned source) plus the IGD:2 pair upstream keeps under <c>#if 0</c>, less "upnp:rootdevice" (every root device of
+    /// the LAN answers it: printers, TVs, none of them an IGD; miniupnpc asks it last, after the IGD targets).</summary>
+    [Test]
+    public void DefaultSearchTargetsAreMiniupnpcsWithIgd2()
+    {
+        string source = System.IO.File.ReadAllText(System.IO.Path.Combine(TestPaths.UpstreamSource, "src", "miniupnpc.c"));
+        string list = System.Text.RegularExpressions.Regex.Match(source,
+            @"upnpDiscover\(int delay.*?deviceList\[\] = \{(.*?)\n\s*0\s*\n", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        string disabled = System.Text.RegularExpressions.Regex.Match(list, @"#if 0(.*?)#endif", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        string active = System.Text.RegularExpressions.Regex.Replace(list, @"#if 0.*?#endif|/\*.*?\*/", "", System.Text.RegularExpressions.RegexOptions.Singleline);
+        static string[] Quoted(string text) => System.Text.RegularExpressions.Regex.Matches(text, "\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToArray();
+        var upstream = Quoted(active);
+        Assert.That(upstream, Does.Contain("upnp:rootdevice").And.Contain("urn:schemas-upnp-org:device:InternetGatewayDevice:1"), "upnpDiscover's list was found");
+        Assert.That(GatewayDiscoveryOptions.DefaultSearchTargets,
+            Is.EquivalentTo(upstream.Where(t => t != "upnp:rootdevice").Concat(Quoted(disabled))));
+    }
+
     /// <summary>ReservedAddresses is a copy of miniupnpc's table (src/addr_is_reserved.c): read the table from the
     /// pinned source itself and compare, block by block, so that a new upstream block cannot be missed.</summary>
     [Test]
