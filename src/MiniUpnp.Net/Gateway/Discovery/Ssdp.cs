@@ -140,7 +140,7 @@ internal static class Ssdp
 
     /// <summary>
     /// Linux: the default routes of /proc/net/route, one file read. NetworkInterface reads a dozen files per interface
-    /// for the same answer (10 to 40 ms in a fresh process), on the path of a cold start.
+    /// for the same answer (tens of milliseconds in a fresh process: bench/README.md), on the path of a cold start.
     /// </summary>
     internal static bool TryReadProcNetRoute(string path, out IReadOnlyList<IPAddress> gateways)
     {

@@ -14,8 +14,8 @@ namespace MiniUpnp.Net;
 internal sealed class SsdpSearch
 {
     // The search goes out in waves. The first sends only the first search target: a router answers every M-SEARCH
-    // it gets, one after another, and serves no HTTP meanwhile (the lab's miniupnpd: a description fetch takes 300 ms
-    // instead of 5 ms while it answers five targets by multicast and unicast). An IGD:2 answers a search for IGD:1,
+    // it gets, one after another, and serves no HTTP meanwhile (in the lab, a description fetch is many times slower while
+    // miniupnpd answers five targets by multicast and unicast: bench/README.md). An IGD:2 answers a search for IGD:1,
     // so the first target finds both. Only when nothing at all has answered do the later waves send every target
     // again (UDP may be lost), as miniupnpc moves on to its next search type only when one gets no answer.
     private static readonly TimeSpan[] LaterWaves = { TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(1000) };
@@ -59,8 +59,8 @@ internal sealed class SsdpSearch
         (_v4, _v6) = (v4, v6);
         _listeners = new[] { v4, v6 }.Where(l => l is not null).Select(l => l!).ToArray();
 
-        // Multicast and the configured targets first, before anything else is set up: the router's answer takes
-        // 50-80 ms (the lab's miniupnpd), the rest is done meanwhile. The default gateways are looked up then, and
+        // Multicast and the configured targets first, before anything else is set up: the router takes tens of
+        // milliseconds to answer (bench/README.md), and the rest is done meanwhile. The default gateways are looked up then, and
         // searched right after. Sends are synchronous: a datagram is queued at once (SendTimeout bounds the rare
         // full buffer), and the asynchronous machinery would cost a fresh process milliseconds before the first.
         var firstTarget = new[] { _options.SearchTargets[0] };
