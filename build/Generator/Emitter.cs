@@ -9,6 +9,10 @@ namespace MiniUpnp.Net.Generator;
 /// <summary>Writes the three generated C# files. All text uses "\n" line ends and no trailing spaces.</summary>
 internal sealed class Emitter(HeaderModel model, TypeMap typeMap)
 {
+    /// <summary>Appended to a C struct's name for its C# layout (<c>struct UPNPDev</c> is <c>UPNPDevStruct</c>): the C
+    /// names themselves belong to the public C-named layer's types (MiniUpnp.Net.Native.UPNPDev, …).</summary>
+    internal const string StructSuffix = "Struct";
+
     private const string Indent = "    ";
 
     /// <summary>Types a C# fixed-size buffer can hold.</summary>
@@ -166,7 +170,7 @@ internal sealed class Emitter(HeaderModel model, TypeMap typeMap)
         }
         XmlDoc.Block(output, "", "remarks", remarks);
         output.Append("[StructLayout(LayoutKind.Sequential)]\n");
-        output.Append(CultureInfo.InvariantCulture, $"internal unsafe struct {cStruct.Name}\n{{\n");
+        output.Append(CultureInfo.InvariantCulture, $"internal unsafe struct {cStruct.Name}{StructSuffix}\n{{\n");
         for (var i = 0; i < cStruct.Fields.Count; i++)
         {
             if (i > 0)

@@ -102,7 +102,7 @@ internal static unsafe partial class NativeMethods
     /// <param name="data">IGDdatas structure to fill</param>
     [LibraryImport(LibraryName, EntryPoint = "parserootdesc")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial void parserootdesc(byte* buffer, int bufsize, IGDdatas* data);
+    internal static partial void parserootdesc(byte* buffer, int bufsize, IGDdatasStruct* data);
 
     /// <summary>
     /// look for a valid and possibly connected IGD in the list
@@ -121,7 +121,7 @@ internal static unsafe partial class NativeMethods
     /// <returns><see cref="Miniupnpc.UPNP_NO_IGD"/> / <see cref="Miniupnpc.UPNP_CONNECTED_IGD"/> / <see cref="Miniupnpc.UPNP_PRIVATEIP_IGD"/> / <see cref="Miniupnpc.UPNP_DISCONNECTED_IGD"/> / <see cref="Miniupnpc.UPNP_UNKNOWN_DEVICE"/></returns>
     [LibraryImport(LibraryName, EntryPoint = "UPNP_GetValidIGD")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial int UPNP_GetValidIGD(SafeDeviceListHandle devlist, SafeUrlsHandle urls, IGDdatas* data, byte* lanaddr, int lanaddrlen, byte* wanaddr, int wanaddrlen);
+    internal static partial int UPNP_GetValidIGD(SafeDeviceListHandle devlist, SafeUrlsHandle urls, IGDdatasStruct* data, byte* lanaddr, int lanaddrlen, byte* wanaddr, int wanaddrlen);
 
     /// <summary>
     /// Get IGD URLs and data for URL
@@ -138,7 +138,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>0 Not ok / 1 OK</returns>
     [LibraryImport(LibraryName, EntryPoint = "UPNP_GetIGDFromUrl", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial int UPNP_GetIGDFromUrl(string? rootdescurl, SafeUrlsHandle urls, IGDdatas* data, byte* lanaddr, int lanaddrlen);
+    internal static partial int UPNP_GetIGDFromUrl(string? rootdescurl, SafeUrlsHandle urls, IGDdatasStruct* data, byte* lanaddr, int lanaddrlen);
 
     /// <summary>
     /// Prepare the URLs for usage
@@ -153,7 +153,7 @@ internal static unsafe partial class NativeMethods
     /// <param name="scope_id">if not 0, add the scope to the linklocal IPv6 addresses in URLs</param>
     [LibraryImport(LibraryName, EntryPoint = "GetUPNPUrls", StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial void GetUPNPUrls(SafeUrlsHandle urls, IGDdatas* data, string? descURL, uint scope_id);
+    internal static partial void GetUPNPUrls(SafeUrlsHandle urls, IGDdatasStruct* data, string? descURL, uint scope_id);
 
     /// <summary>
     /// free the members of a UPNPUrls struct
@@ -165,7 +165,7 @@ internal static unsafe partial class NativeMethods
     /// <param name="urls">URL structure to free</param>
     [LibraryImport(LibraryName, EntryPoint = "FreeUPNPUrls")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial void FreeUPNPUrls(UPNPUrls* urls);
+    internal static partial void FreeUPNPUrls(UPNPUrlsStruct* urls);
 
     /// <summary>
     /// check the current connection status of an IGD
@@ -179,7 +179,7 @@ internal static unsafe partial class NativeMethods
     /// <returns>1 Connected / 0 Disconnected</returns>
     [LibraryImport(LibraryName, EntryPoint = "UPNPIGD_IsConnected")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial int UPNPIGD_IsConnected(SafeUrlsHandle urls, IGDdatas* data);
+    internal static partial int UPNPIGD_IsConnected(SafeUrlsHandle urls, IGDdatasStruct* data);
 
     // ---- miniwget.h ----
 
@@ -240,7 +240,7 @@ internal static unsafe partial class NativeMethods
     /// <param name="pdata">Parsed data to free</param>
     [LibraryImport(LibraryName, EntryPoint = "FreePortListing")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial void FreePortListing(PortMappingParserData* pdata);
+    internal static partial void FreePortListing(PortMappingParserDataStruct* pdata);
 
     // ---- upnpcommands.h ----
 
@@ -763,7 +763,7 @@ internal static unsafe partial class NativeMethods
     /// <param name="devlist">linked list to free</param>
     [LibraryImport(LibraryName, EntryPoint = "freeUPNPDevlist")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial void freeUPNPDevlist(UPNPDev* devlist);
+    internal static partial void freeUPNPDevlist(UPNPDevStruct* devlist);
 
     // ---- upnperrors.h ----
 

@@ -15,7 +15,7 @@ namespace MiniUpnp.Net.Interop;
 /// <para>C: <c>struct IGDdatas_service</c> (igd_desc_parse.h). C size on x86_64: 512 bytes.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct IGDdatas_service
+internal unsafe struct IGDdatas_serviceStruct
 {
     /// <summary>
     /// controlURL for the service
@@ -45,7 +45,7 @@ internal unsafe struct IGDdatas_service
 /// <para>C: <c>struct IGDdatas</c> (igd_desc_parse.h). C size on x86_64: 2948 bytes.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct IGDdatas
+internal unsafe struct IGDdatasStruct
 {
     /// <summary>
     /// current element name
@@ -70,27 +70,27 @@ internal unsafe struct IGDdatas
     /// <summary>
     /// "urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1"
     /// </summary>
-    public IGDdatas_service CIF;
+    public IGDdatas_serviceStruct CIF;
 
     /// <summary>
     /// first of "urn:schemas-upnp-org:service:WANIPConnection:1" or "urn:schemas-upnp-org:service:WANPPPConnection:1"
     /// </summary>
-    public IGDdatas_service first;
+    public IGDdatas_serviceStruct first;
 
     /// <summary>
     /// second of "urn:schemas-upnp-org:service:WANIPConnection:1" or "urn:schemas-upnp-org:service:WANPPPConnection:1"
     /// </summary>
-    public IGDdatas_service second;
+    public IGDdatas_serviceStruct second;
 
     /// <summary>
     /// "urn:schemas-upnp-org:service:WANIPv6FirewallControl:1"
     /// </summary>
-    public IGDdatas_service IPv6FC;
+    public IGDdatas_serviceStruct IPv6FC;
 
     /// <summary>
     /// currently parsed service
     /// </summary>
-    public IGDdatas_service tmp;
+    public IGDdatas_serviceStruct tmp;
 }
 
 /// <summary>
@@ -100,7 +100,7 @@ internal unsafe struct IGDdatas
 /// <para>C: <c>struct UPNPUrls</c> (miniupnpc.h). C size on x86_64: 40 bytes.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct UPNPUrls
+internal unsafe struct UPNPUrlsStruct
 {
     /// <summary>
     /// controlURL of the WANIPConnection
@@ -135,12 +135,12 @@ internal unsafe struct UPNPUrls
 /// <para>C: <c>struct PortMapping</c> (portlistingparse.h). C size on x86_64: 224 bytes.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PortMapping
+internal unsafe struct PortMappingStruct
 {
     /// <summary>
     /// next list element
     /// </summary>
-    public PortMapping* l_next;
+    public PortMappingStruct* l_next;
 
     /// <summary>
     /// in seconds
@@ -190,12 +190,12 @@ internal unsafe struct PortMapping
 /// <para>C: <c>struct PortMappingParserData</c> (portlistingparse.h). C size on x86_64: 16 bytes.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PortMappingParserData
+internal unsafe struct PortMappingParserDataStruct
 {
     /// <summary>
     /// list head
     /// </summary>
-    public PortMapping* l_head;
+    public PortMappingStruct* l_head;
 
     /// <summary>
     /// currently parsed element (C enum <c>portMappingElt</c>, stored as an <c>int</c>)
@@ -211,12 +211,12 @@ internal unsafe struct PortMappingParserData
 /// <para>The C flexible array member <c>char buffer[]</c> (buffer for descURL, st and usn) is not representable in C#: its storage follows the struct in memory and is not counted in its size.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct UPNPDev
+internal unsafe struct UPNPDevStruct
 {
     /// <summary>
     /// pointer to the next element
     /// </summary>
-    public UPNPDev* pNext;
+    public UPNPDevStruct* pNext;
 
     /// <summary>
     /// root description URL

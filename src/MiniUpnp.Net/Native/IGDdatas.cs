@@ -10,7 +10,7 @@ namespace MiniUpnp.Net.Native;
 public sealed unsafe class IGDdatas
 {
     // The C struct itself, stored inline in this object and pinned while native code writes into it.
-    internal Interop.IGDdatas Value;
+    internal Interop.IGDdatasStruct Value;
 
     /// <summary>Name of the element being parsed (parser state).</summary>
     public string cureltname => ReadField(static d => d->cureltname);
@@ -43,13 +43,13 @@ public sealed unsafe class IGDdatas
     /// <summary>The service being parsed (parser state).</summary>
     public IGDdatas_service tmp => ReadService(static d => &d->tmp);
 
-    private unsafe delegate byte* FieldSelector(Interop.IGDdatas* data);
+    private unsafe delegate byte* FieldSelector(Interop.IGDdatasStruct* data);
 
-    private unsafe delegate Interop.IGDdatas_service* ServiceSelector(Interop.IGDdatas* data);
+    private unsafe delegate Interop.IGDdatas_serviceStruct* ServiceSelector(Interop.IGDdatasStruct* data);
 
     private unsafe string ReadField(FieldSelector field)
     {
-        fixed (Interop.IGDdatas* d = &Value)
+        fixed (Interop.IGDdatasStruct* d = &Value)
         {
             return NativeString.Read(field(d), Miniupnpc.MINIUPNPC_URL_MAXSIZE);
         }
@@ -57,7 +57,7 @@ public sealed unsafe class IGDdatas
 
     private unsafe IGDdatas_service ReadService(ServiceSelector service)
     {
-        fixed (Interop.IGDdatas* d = &Value)
+        fixed (Interop.IGDdatasStruct* d = &Value)
         {
             var s = service(d);
             return new IGDdatas_service(

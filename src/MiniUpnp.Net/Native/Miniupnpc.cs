@@ -120,7 +120,7 @@ public static unsafe partial class Miniupnpc
     {
         ArgumentNullException.ThrowIfNull(data);
         fixed (byte* b = &MemoryMarshal.GetReference(NonNull(buffer)))
-        fixed (Interop.IGDdatas* d = &data.Value)
+        fixed (Interop.IGDdatasStruct* d = &data.Value)
         {
             NativeMethods.parserootdesc(b, buffer.Length, d);
         }
@@ -146,7 +146,7 @@ public static unsafe partial class Miniupnpc
         byte* lan = stackalloc byte[AddressBuffer];
         byte* wan = stackalloc byte[AddressBuffer];
         int r;
-        fixed (Interop.IGDdatas* d = &data.Value)
+        fixed (Interop.IGDdatasStruct* d = &data.Value)
         {
             r = NativeMethods.UPNP_GetValidIGD(devlist, urls, d, lan, AddressBuffer, wan, AddressBuffer);
         }
@@ -169,7 +169,7 @@ public static unsafe partial class Miniupnpc
         urls.FreeUrls();
         byte* lan = stackalloc byte[AddressBuffer];
         int r;
-        fixed (Interop.IGDdatas* d = &data.Value)
+        fixed (Interop.IGDdatasStruct* d = &data.Value)
         {
             r = NativeMethods.UPNP_GetIGDFromUrl(rootdescurl, urls, d, lan, AddressBuffer);
         }
@@ -188,7 +188,7 @@ public static unsafe partial class Miniupnpc
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(descURL);
         urls.FreeUrls();
-        fixed (Interop.IGDdatas* d = &data.Value)
+        fixed (Interop.IGDdatasStruct* d = &data.Value)
         {
             NativeMethods.GetUPNPUrls(urls, d, descURL, scope_id);
         }
@@ -212,7 +212,7 @@ public static unsafe partial class Miniupnpc
     {
         ArgumentNullException.ThrowIfNull(urls);
         ArgumentNullException.ThrowIfNull(data);
-        fixed (Interop.IGDdatas* d = &data.Value)
+        fixed (Interop.IGDdatasStruct* d = &data.Value)
         {
             return NativeMethods.UPNPIGD_IsConnected(urls, d);
         }

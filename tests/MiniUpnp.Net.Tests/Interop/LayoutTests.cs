@@ -26,10 +26,17 @@ public class LayoutTests
                         && t.StructLayoutAttribute?.Value == LayoutKind.Sequential)
             .OrderBy(t => t.Name, StringComparer.Ordinal);
 
+    /// <summary>The C struct a generated layout describes: <c>UPNPDevStruct</c> is <c>struct UPNPDev</c>.</summary>
+    private static string CName(Type type)
+    {
+        Assert.That(type.Name, Does.EndWith("Struct"), "generated layouts are named <C name>Struct");
+        return type.Name[..^"Struct".Length];
+    }
+
     [Test]
     public void TheProbeAndTheGeneratedCodeDescribeTheSameStructs()
     {
-        Assert.That(GeneratedStructs().Select(t => t.Name), Is.EquivalentTo(Probe.Value.Sizes.Keys));
+        Assert.That(GeneratedStructs().Select(CName), Is.EquivalentTo(Probe.Value.Sizes.Keys));
         Assert.That(Probe.Value.Sizes.Keys, Is.EquivalentTo(new[]
         {
             "UPNPDev", "UPNPUrls", "IGDdatas_service", "IGDdatas", "PortMapping", "PortMappingParserData",
@@ -40,16 +47,16 @@ public class LayoutTests
     public void SizeMatchesC(Type type)
     {
         int managed = (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(type).Invoke(null, null)!;
-        Assert.That(managed, Is.EqualTo(Probe.Value.Sizes[type.Name]));
-        Assert.That(Marshal.SizeOf(type), Is.EqualTo(Probe.Value.Sizes[type.Name]));
+        Assert.That(managed, Is.EqualTo(Probe.Value.Sizes[CName(type)]));
+        Assert.That(Marshal.SizeOf(type), Is.EqualTo(Probe.Value.Sizes[CName(type)]));
     }
 
     [TestCaseSource(nameof(GeneratedStructs))]
     public void EveryFieldHasTheOffsetAndSizeOfC(Type type)
     {
         var fields = type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
-        var cFields = Probe.Value.Fields.Where(f => f.Key.Struct == type.Name).ToDictionary(f => f.Key.Field, f => f.Value);
-        var flexible = Probe.Value.Flexible.Where(f => f.Struct == type.Name).Select(f => f.Field).ToList();
+        var cFields = Probe.Value.Fields.Where(f => f.Key.Struct == CName(type)).ToDictionary(f => f.Key.Field, f => f.Value);
+        var flexible = Probe.Value.Flexible.Where(f => f.Struct == CName(type)).Select(f => f.Field).ToList();
 
         Assert.Multiple(() =>
         {

@@ -27,7 +27,7 @@ public sealed class SafeDeviceListHandle : MiniupnpcSafeHandle
     private static unsafe IReadOnlyList<UPNPDev> ReadDevices(IntPtr head)
     {
         var devices = new List<UPNPDev>();
-        for (var dev = (Interop.UPNPDev*)head; dev != null; dev = dev->pNext)
+        for (var dev = (Interop.UPNPDevStruct*)head; dev != null; dev = dev->pNext)
         {
             devices.Add(new UPNPDev(
                 NativeString.Read(dev->descURL),
@@ -41,7 +41,7 @@ public sealed class SafeDeviceListHandle : MiniupnpcSafeHandle
     /// <inheritdoc/>
     protected override unsafe bool ReleaseHandle()
     {
-        NativeMethods.freeUPNPDevlist((Interop.UPNPDev*)handle);
+        NativeMethods.freeUPNPDevlist((Interop.UPNPDevStruct*)handle);
         return true;
     }
 }

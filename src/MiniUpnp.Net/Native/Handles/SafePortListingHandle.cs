@@ -15,7 +15,7 @@ public sealed class SafePortListingHandle : MiniupnpcSafeHandle
     /// <summary>Allocates an empty <c>struct PortMappingParserData</c>.</summary>
     public unsafe SafePortListingHandle()
     {
-        SetHandle((IntPtr)NativeMemory.AllocZeroed((nuint)sizeof(PortMappingParserData)));
+        SetHandle((IntPtr)NativeMemory.AllocZeroed((nuint)sizeof(PortMappingParserDataStruct)));
     }
 
     /// <summary>A copy of the parsed entries, in list order.</summary>
@@ -31,7 +31,7 @@ public sealed class SafePortListingHandle : MiniupnpcSafeHandle
     private static unsafe IReadOnlyList<PortMapping> ReadEntries(IntPtr data)
     {
         var entries = new List<PortMapping>();
-        for (var pm = ((PortMappingParserData*)data)->l_head; pm != null; pm = pm->l_next)
+        for (var pm = ((PortMappingParserDataStruct*)data)->l_head; pm != null; pm = pm->l_next)
         {
             entries.Add(new PortMapping(
                 pm->leaseTime,
@@ -49,14 +49,14 @@ public sealed class SafePortListingHandle : MiniupnpcSafeHandle
     /// <summary>Empties the list (C <c>FreePortListing</c>), keeping the struct for another parse.</summary>
     internal unsafe void FreeList() => Use(static p =>
     {
-        NativeMethods.FreePortListing((PortMappingParserData*)p);
+        NativeMethods.FreePortListing((PortMappingParserDataStruct*)p);
         return 0;
     });
 
     /// <inheritdoc/>
     protected override unsafe bool ReleaseHandle()
     {
-        NativeMethods.FreePortListing((PortMappingParserData*)handle);
+        NativeMethods.FreePortListing((PortMappingParserDataStruct*)handle);
         NativeMemory.Free((void*)handle);
         return true;
     }

@@ -14,7 +14,7 @@ public sealed unsafe class SafeUrlsHandle : MiniupnpcSafeHandle
     /// <summary>Allocates an empty <c>struct UPNPUrls</c>.</summary>
     public unsafe SafeUrlsHandle()
     {
-        SetHandle((IntPtr)NativeMemory.AllocZeroed((nuint)sizeof(UPNPUrls)));
+        SetHandle((IntPtr)NativeMemory.AllocZeroed((nuint)sizeof(UPNPUrlsStruct)));
     }
 
     /// <summary>controlURL of the WANIPConnection (or WANPPPConnection) service; empty when not set.</summary>
@@ -32,12 +32,12 @@ public sealed unsafe class SafeUrlsHandle : MiniupnpcSafeHandle
     /// <summary>URL of the root description.</summary>
     public string rootdescURL => Read(static u => u->rootdescURL);
 
-    private unsafe delegate byte* FieldSelector(UPNPUrls* urls);
+    private unsafe delegate byte* FieldSelector(UPNPUrlsStruct* urls);
 
     private unsafe string Read(FieldSelector field)
     {
         ObjectDisposedException.ThrowIf(IsClosed, this);
-        return Use(p => NativeString.Read(field((UPNPUrls*)p)));
+        return Use(p => NativeString.Read(field((UPNPUrlsStruct*)p)));
     }
 
     /// <summary>
@@ -47,14 +47,14 @@ public sealed unsafe class SafeUrlsHandle : MiniupnpcSafeHandle
     /// </summary>
     internal unsafe void FreeUrls() => Use(static p =>
     {
-        NativeMethods.FreeUPNPUrls((UPNPUrls*)p);
+        NativeMethods.FreeUPNPUrls((UPNPUrlsStruct*)p);
         return 0;
     });
 
     /// <inheritdoc/>
     protected override unsafe bool ReleaseHandle()
     {
-        NativeMethods.FreeUPNPUrls((UPNPUrls*)handle);
+        NativeMethods.FreeUPNPUrls((UPNPUrlsStruct*)handle);
         NativeMemory.Free((void*)handle);
         return true;
     }
