@@ -12,7 +12,8 @@ namespace MiniUpnp.Net;
 /// <remarks>
 /// A native call cannot be interrupted: once started it runs to its own end. The caller's await honours the timeout
 /// and the token (<see cref="Task.WaitAsync(TimeSpan, CancellationToken)"/>); the call it abandons finishes within
-/// miniupnpc's own bounds (connect 3 s, then each receive up to 5 s, restarted by every byte the router sends), frees
+/// miniupnpc's own bounds (connect 3 s, each receive up to 5 s, a whole HTTP reply 30 s with our patch
+/// ours-miniwget-total-deadline), frees
 /// its native results itself (every handle is created and disposed inside the call's delegate), and its outcome,
 /// including an exception, is dropped.
 /// </remarks>
