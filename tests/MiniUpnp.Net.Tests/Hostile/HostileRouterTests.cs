@@ -83,9 +83,13 @@ public sealed class HostileRouterTests
             {
                 // The sanitizer round looks for memory errors, not times: two cases whose cost is miniupnpc's own CPU
                 // work (a header scan quadratic in 2 MB, a 2 GB realloc) take minutes under ASan in the faithful port.
-                // They run, with their bounds, in the ordinary round.
+                // They run, with their bounds, in the ordinary round. The async layer abandons such a call at its
+                // timeout, but the call goes on in miniupnpc, and every async SOAP member's http-huge-headers call kept
+                // the cores busy long after the table, into the next tests (docs/reliability.md). Under the sanitizers
+                // that reply is read by the async members whose memory is watched only: the same miniupnpc code.
                 var slow = cells.Where(x => x.Member.Name.StartsWith("F.", StringComparison.Ordinal)
-                    && x.Case.Name is "http-huge-headers" or "http-huge-content-length").ToList();
+                    && x.Case.Name is "http-huge-headers" or "http-huge-content-length"
+                    || x.Member.Kind == MemberKind.Control && x.Case.Name == "http-huge-headers" && !MemoryWatched.Contains(x.Member.Name)).ToList();
                 TestContext.Out.WriteLine($"under the sanitizers, not run here ({slow.Count} cells, run in the ordinary round): "
                     + string.Join(", ", slow.Select(x => $"{x.Case.Name} × {x.Member.Name}")));
                 cells = cells.Except(slow).ToList();
@@ -164,6 +168,14 @@ public sealed class HostileRouterTests
     /// restores must fail quietly (events, not exceptions on other threads), and the dispose must end within
     /// <see cref="GatewayLeaseOptions.DisposeTimeout"/>.
     /// </summary>
+    /// <remarks>
+    /// The leases go in rounds of <see cref="LeasesPerRound"/> that do not overlap: a round's leases all start on their
+    /// plain routers before any of them turns hostile, and the next round starts once every native call of this one has
+    /// ended (<see cref="WaitForNativeCallsAsync"/>). The start is a precondition, not what is tested: run alongside a
+    /// previous round's hostile routers it competed with their abandoned calls (http-huge-headers: seconds of CPU each
+    /// in miniupnpc, minutes under ASan) for the CPU, the GC and the native-call threads, and its calls, each bounded by
+    /// the 1.5 s operation timeout, timed out now and then under the sanitizers.
+    /// </remarks>
     [Test]
     public async Task LeasesSurviveARouterTurningHostile()
     {
@@ -171,22 +183,22 @@ public sealed class HostileRouterTests
         var unobserved = new ConcurrentQueue<string>();
         EventHandler<UnobservedTaskExceptionEventArgs> onUnobserved = (_, e) => unobserved.Enqueue("unobserved task exception: " + e.Exception.InnerException);
         TaskScheduler.UnobservedTaskException += onUnobserved;
-        var lines = new ConcurrentBag<string>();
+        var lines = new List<string>();
         try
         {
-            using var gate = new SemaphoreSlim(32); // mostly waiting out the hostile period
-            await Task.WhenAll(HostileCorpus.All.Where(c => c.Layer != HostileLayer.Ssdp).SelectMany(c => new[] { false, true }.Select(async pinhole =>
+            var leases = HostileCorpus.All.Where(c => c.Layer != HostileLayer.Ssdp)
+                .SelectMany(c => new[] { false, true }.Select(pinhole => (Case: c, Pinhole: pinhole))).ToList();
+            for (int first = 0; first < leases.Count; first += LeasesPerRound)
             {
-                await gate.WaitAsync();
-                try
+                string? busy = await WaitForNativeCallsAsync(NativeCallsDrainBound);
+                if (busy is not null)
                 {
-                    lines.Add(await RunLeaseAsync(c, pinhole));
+                    lines.Add($"(round {first / LeasesPerRound + 1}) FAIL: the previous round's native calls did not end: {busy}");
                 }
-                finally
-                {
-                    gate.Release();
-                }
-            })));
+                var round = leases.Skip(first).Take(LeasesPerRound);
+                var started = await Task.WhenAll(round.Select(x => StartOnPlainRouterAsync(x.Case, x.Pinhole)));
+                lines.AddRange(await Task.WhenAll(started.Select(TurnHostileAsync)));
+            }
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
@@ -202,20 +214,55 @@ public sealed class HostileRouterTests
         Assert.That(failures, Is.Empty, table);
     }
 
-    private static async Task<string> RunLeaseAsync(HostileCase c, bool pinhole)
+    /// <summary>Leases whose routers are hostile at the same time (mostly waiting out the hostile period).</summary>
+    private const int LeasesPerRound = 32;
+
+    /// <summary>How many times a lease is started on its plain router before that counts as a failure.</summary>
+    private const int StartAttempts = 3;
+
+    /// <summary>
+    /// The most a test waits for the native calls it abandoned to end. Each ends within miniupnpc's own bounds once its
+    /// router is gone, except for the CPU it still has to spend: http-huge-headers' replies, read under ASan on a shared
+    /// 2-core machine, several at once.
+    /// </summary>
+    private static readonly TimeSpan NativeCallsDrainBound = TimeSpan.FromMinutes(5);
+
+    private sealed record StartedLease(HostileCase Case, bool Pinhole, FakeRouter Router, GatewayLease? Lease, int Attempts, string? Failure);
+
+    /// <summary>Starts the lease on its router while that is still a plain IGD: up to <see cref="StartAttempts"/> times
+    /// when the router does not answer in time (a loaded machine), since the start is not what is tested.</summary>
+    private static async Task<StartedLease> StartOnPlainRouterAsync(HostileCase c, bool pinhole)
     {
-        using var router = HostileRouter.Create(c, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false);
+        var router = HostileRouter.Create(c, HostileTarget.Control, IPAddress.Loopback, "http://127.0.0.1:9/", "http://127.0.0.1:9/", false);
         router.Armed = false;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return new StartedLease(c, pinhole, router, await StartLeaseAsync(await new Cell(router).OpenAsync(), pinhole), attempt, null);
+            }
+            catch (TimeoutException) when (attempt < StartAttempts)
+            {
+            }
+            catch (Exception e)
+            {
+                return new StartedLease(c, pinhole, router, null, attempt,
+                    $"the lease did not start on the plain router ({attempt} attempts): {e.GetType().Name} {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>Arms the router for 2.5 s under the running lease, then disposes the lease (bounded) and the router.</summary>
+    private static async Task<string> TurnHostileAsync(StartedLease started)
+    {
+        var (c, pinhole, router) = (started.Case, started.Pinhole, started.Router);
+        using var owned = router;
+        string who = $"{c.Name,-32} {(pinhole ? "pinhole" : "mapping"),-8}";
+        if (started.Lease is not { } lease)
+        {
+            return $"{who}  FAIL: {started.Failure}";
+        }
         var events = new ConcurrentQueue<string>();
-        GatewayLease lease;
-        try
-        {
-            lease = await StartLeaseAsync(await new Cell(router).OpenAsync(), pinhole);
-        }
-        catch (Exception e)
-        {
-            return $"{c.Name,-32} {(pinhole ? "pinhole" : "mapping"),-8}  FAIL: the lease did not start on the plain router: {e.GetType().Name} {e.Message}";
-        }
         lease.Lost += (_, e) => events.Enqueue("lost");
         lease.Restored += (_, e) => events.Enqueue("restored");
         lease.Changed += (_, e) => events.Enqueue("changed");
@@ -238,8 +285,43 @@ public sealed class HostileRouterTests
             failure = $"dispose took {watch.Elapsed.TotalSeconds:0.00} s";
         }
         string kinds = string.Join(",", events.GroupBy(e => e).Select(g => $"{g.Key}×{g.Count()}"));
-        return $"{c.Name,-32} {(pinhole ? "pinhole" : "mapping"),-8} {status,-10} [{kinds}] dispose {watch.Elapsed.TotalMilliseconds:0} ms / {bound.TotalMilliseconds:0}"
+        string attempts = started.Attempts > 1 ? $" (started at attempt {started.Attempts})" : "";
+        return $"{who} {status,-10} [{kinds}] dispose {watch.Elapsed.TotalMilliseconds:0} ms / {bound.TotalMilliseconds:0}{attempts}"
                + (failure is null ? "" : "  FAIL: " + failure);
+    }
+
+    /// <summary>
+    /// Waits, at most <paramref name="bound"/>, until no native call is running or queued: the calls a test abandoned
+    /// (timed out, cancelled) go on inside miniupnpc until its own bounds end them. Returns null, or what is still running.
+    /// </summary>
+    private static async Task<string?> WaitForNativeCallsAsync(TimeSpan bound)
+    {
+        var watch = Stopwatch.StartNew();
+        while (NativeThreads.InFlight > 0)
+        {
+            if (watch.Elapsed > bound)
+            {
+                return $"{NativeThreads.InFlight} native calls still running {bound.TotalSeconds:0} s later";
+            }
+            await Task.Delay(50);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// No test of this fixture leaves its abandoned native calls to the next test or fixture: they would compete with it
+    /// for the CPU, the GC and the native-call threads (under ASan, http-huge-headers' ones for minutes).
+    /// </summary>
+    [TearDown]
+    public async Task LetTheAbandonedNativeCallsEnd()
+    {
+        var watch = Stopwatch.StartNew();
+        string? busy = await WaitForNativeCallsAsync(NativeCallsDrainBound);
+        TestContext.Out.WriteLine(busy ?? $"abandoned native calls: all ended {watch.Elapsed.TotalSeconds:0.0} s after the test");
+        if (busy is not null)
+        {
+            Assert.Warn(busy);
+        }
     }
 
     private static async Task<GatewayLease> StartLeaseAsync(UpnpGateway gateway, bool pinhole)
