@@ -15,7 +15,8 @@ usage() {
 ./build.sh <verb> [options]
 
   native [--rid RID] [--sanitize [--no-test]]
-                       obtain and verify miniupnpc 2.3.3, build it with CMake, stage it in artifacts/native/<rid>/;
+                       obtain and verify miniupnpc 2.3.3 and libnatpmp 20230423, build them with CMake, stage both
+                       in artifacts/native/<rid>/;
                        --sanitize: AddressSanitizer + UBSan build in artifacts/cmake/<rid>-sanitize, staged in
                        artifacts/native/<rid>-sanitize/ (never the shipped library), then its C tests (CTest)
   fuzz SECONDS [HARNESS...]
@@ -90,17 +91,17 @@ verb_native() {
             "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined"
             "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined")
   fi
-  say "native: miniupnpc for $rid$what"
+  say "native: miniupnpc and libnatpmp for $rid$what"
   mkdir -p "$bdir"
   # Quiet unless something fails; the source route taken (cache, download, Debian source package) is shown.
   if ! cmake -S "$ROOT/native" -B "$bdir" "${gen[@]}" -DMINIUPNPC_RID="$rid" -DCMAKE_BUILD_TYPE=$build_type "${extra[@]}" >"$bdir/configure.log" 2>&1; then
     cat "$bdir/configure.log" >&2; die "native: CMake configure failed for $rid"
   fi
-  grep -E 'miniupnpc source: (route|downloading|fetching|download failed|apt route)' "$bdir/configure.log" | sed 's/^-- /    /' || true
+  grep -E '(miniupnpc|libnatpmp) source: (route|downloading|fetching|download failed|apt route)' "$bdir/configure.log" | sed 's/^-- /    /' || true
   if ! cmake --build "$bdir" >"$bdir/build.log" 2>&1; then
     tail -40 "$bdir/build.log" >&2; die "native: build failed for $rid"
   fi
-  say "native: $(ls "$out"/libminiupnpc.* | head -1)"
+  say "native: $(ls "$out"/libminiupnpc.* | head -1) $(ls "$out"/libnatpmp.* | head -1)"
   if [ $sanitize = 1 ] && [ $run_tests = 1 ]; then
     say "native --sanitize: upstream's C tests, the patches' reproducers and the parser harness under ASan + UBSan"
     ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \

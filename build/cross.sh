@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cross-builds miniupnpc for every RID this machine can produce and smoke-tests each binary on its target
-# or under an emulator (design.md, "Building for other platforms").
+# Cross-builds miniupnpc and libnatpmp for every RID this machine can produce and smoke-tests each binary on its
+# target or under an emulator (design.md, "Building for other platforms").
 #
 #   build/cross.sh install-toolchains   Debian cross compilers, qemu-user, musl-tools, mingw-w64 (-win32), wine (root)
 #   build/cross.sh build RID            ./build.sh native --rid RID, then the smoke program for RID
@@ -19,6 +19,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ARTIFACTS="$ROOT/artifacts"
 SRC="$ARTIFACTS/src/miniupnpc-2.3.3"
+NATPMP_SRC="$ARTIFACTS/src/libnatpmp-20230423"
 TESTDESC_XML="new_LiveBox_desc.xml"
 TESTDESC_VALUES="new_LiveBox_desc.values"
 WINE_PREFIX_DIR="$ARTIFACTS/wine"
@@ -50,7 +51,7 @@ record() { # name status(pass|fail|skip) seconds text
   printf '%-5s %s (%ss)%s\n' "$tag" "$1" "$3" "${4:+: $(printf '%s' "$4" | head -1)}"
   # A failure also shows the lines that say why.
   if [ "$2" = fail ]; then
-    printf '%s\n' "$4" | grep -iE 'error|fail|unexpected|neither public|not exported|expected 41|no runner|cannot|lacks' | grep -v '^Errors while running CTest' |
+    printf '%s\n' "$4" | grep -iE 'error|fail|unexpected|neither public|not exported|expected [0-9]+|no runner|cannot|lacks' | grep -v '^Errors while running CTest' |
       head -8 | sed 's/^[[:space:]]*/      /'
   fi
 }
@@ -112,17 +113,19 @@ install_toolchains() {
 # ---------- build ----------
 toolchain_file() { echo "$ROOT/cmake/toolchains/$1.cmake"; }
 
-# The smoke program for RID, built with the same toolchain file as the library: artifacts/smoke/<rid>/smoke[.exe].
+# The smoke programs for RID, built with the same toolchain file as the libraries: artifacts/smoke/<rid>/smoke[.exe]
+# (miniupnpc) and natpmp_smoke[.exe] (libnatpmp).
 build_smoke() {
   local rid="$1" bdir="$ARTIFACTS/smoke/$1" args=()
   [ -d "$SRC/include" ] || die "no miniupnpc headers in $SRC/include: run ./build.sh native first"
+  [ -f "$NATPMP_SRC/natpmp.h" ] || die "no libnatpmp header in $NATPMP_SRC: run ./build.sh native first"
   have ninja && args+=(-G Ninja)
   if [ "$rid" != "$(host_rid)" ]; then
     [ -f "$(toolchain_file "$rid")" ] || die "no toolchain file cmake/toolchains/$rid.cmake"
     args+=("-DCMAKE_TOOLCHAIN_FILE=$(toolchain_file "$rid")")
   fi
   cmake -S "$ROOT/native/smoke" -B "$bdir" "${args[@]+"${args[@]}"}" -DCMAKE_BUILD_TYPE=Release \
-    "-DMINIUPNPC_INCLUDE_DIR=$SRC/include" >/dev/null || return 1
+    "-DMINIUPNPC_INCLUDE_DIR=$SRC/include" "-DLIBNATPMP_INCLUDE_DIR=$NATPMP_SRC" >/dev/null || return 1
   cmake --build "$bdir" >/dev/null || return 1
 }
 
@@ -132,6 +135,7 @@ build_rid() {
   # (Explicit returns: this also runs where errexit is off, as the condition of an if.)
   "$ROOT/build.sh" native --rid "$rid" || return 1
   [ -f "$(lib_of "$rid")" ] || { echo "no $(lib_of "$rid") after the build" >&2; return 1; }
+  [ -f "$(natpmp_lib_of "$rid")" ] || { echo "no $(natpmp_lib_of "$rid") after the build" >&2; return 1; }
   build_smoke "$rid" || return 1
   say "build $rid: $(elapsed "$t0") s"
 }
@@ -144,7 +148,9 @@ lib_of() {
     *) echo "$ARTIFACTS/native/$1/libminiupnpc.so" ;;
   esac
 }
+natpmp_lib_of() { local m; m="$(lib_of "$1")"; echo "${m%/libminiupnpc.*}/libnatpmp.${m##*.}"; }
 smoke_exe() { case "$1" in win-*) echo "$ARTIFACTS/smoke/$1/smoke.exe" ;; *) echo "$ARTIFACTS/smoke/$1/smoke" ;; esac; }
+natpmp_smoke_exe() { local e; e="$(smoke_exe "$1")"; echo "${e%/smoke*}/natpmp_${e##*/}"; }
 
 tool_for() { # RID TOOL -> the binutils program that reads RID's binaries
   case "$1/$2" in
@@ -164,12 +170,22 @@ check_exports() {
     -P "$ROOT/cmake/CheckExports.cmake"
 }
 
+# All 7 NATPMP_LIBSPEC functions of natpmp.h exported, nothing unexpected (the same CheckExports.cmake).
+check_natpmp_exports() {
+  local rid="$1"
+  cmake -D "OUTPUT_DIR=$ARTIFACTS/native/$rid" -D "HEADERS_DIR=$NATPMP_SRC" -D HEADERS_GLOB=natpmp.h \
+    -D LIBRARY=libnatpmp -D LIBSPEC=NATPMP_LIBSPEC -D PUBLIC_COUNT=7 \
+    -D "KNOWN_INTERNALS=$ROOT/native/libnatpmp/known-internal-exports.txt" \
+    -D "NM=$(command -v "$(tool_for "$rid" nm)" || true)" -D "OBJDUMP=$(command -v "$(tool_for "$rid" objdump)" || true)" \
+    -P "$ROOT/cmake/CheckExports.cmake"
+}
+
 # The library links nothing a plain target machine lacks.
 #   Windows: only system DLLs (no libgcc_s_*, libwinpthread-1, no UCRT/VC runtime DLLs);
 #   Linux (glibc): libc.so.6 only (and ld-linux); musl: libc.so only (musl's loader maps it to itself);
 #   macOS: /usr/lib/libSystem.B.dylib only (and its own install name).
-check_imports() {
-  local rid="$1" lib; lib="$(lib_of "$rid")"
+check_imports() { # RID [LIBRARY]   (default: RID's libminiupnpc)
+  local rid="$1" lib="${2:-$(lib_of "$1")}"
   local allowed deps bad=""
   case "$rid" in
     win-*)
@@ -182,7 +198,7 @@ check_imports() {
       deps=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
       allowed="libc.so.6 ld-linux-x86-64.so.2 ld-linux-aarch64.so.1" ;;
     osx-*)
-      deps=$(otool -L "$lib" | tail -n +2 | awk '{print $1}' | grep -v 'libminiupnpc')
+      deps=$(otool -L "$lib" | tail -n +2 | awk '{print $1}' | grep -v 'libminiupnpc\|libnatpmp')
       allowed="/usr/lib/libSystem.B.dylib" ;;
   esac
   local d
@@ -238,6 +254,27 @@ run_smoke() {
   esac
 }
 
+# libnatpmp's smoke program on RID's target, or under the emulator this host has for it.
+run_natpmp_smoke() {
+  local rid="$1" lib exe; lib="$(natpmp_lib_of "$rid")"; exe="$(natpmp_smoke_exe "$rid")"
+  [ -f "$exe" ] || { echo "no smoke program $exe: run build/cross.sh build $rid"; return 1; }
+  case "$(host_os)/$rid" in
+    linux/linux-x64) "$exe" "$lib" ;;
+    linux/linux-arm64) qemu-aarch64 -L /usr/aarch64-linux-gnu "$exe" "$lib" ;;
+    linux/linux-musl-x64) /lib/ld-musl-x86_64.so.1 "$exe" "$lib" ;;
+    linux/win-x64)
+      local rc=0 out
+      wine_start x64
+      out=$(env $(wine_env x64) "$WINE_RUN" "$(winpath "$exe")" "$(winpath "$lib")" 2>&1) || rc=$?
+      printf '%s\n' "$out" | tr -d '\r'
+      wine_stop x64
+      return $rc ;;
+    windows/win-*|osx/osx-"$(uname -m | sed 's/x86_64/x64/')") "$exe" "$lib" | tr -d '\r' ;;
+    osx/osx-x64) arch -x86_64 "$exe" "$lib" ;;
+    *) echo "no runner for $rid on $(host_os)"; return 2 ;;
+  esac
+}
+
 # Upstream's own C tests for the cross target, through CMAKE_CROSSCOMPILING_EMULATOR (qemu-aarch64, the musl loader,
 # wine64). Its shell-script cases exec target binaries directly: without binfmt they fail or hang, so they are left
 # out for foreign architectures; the timeout bounds everything else.
@@ -266,6 +303,8 @@ smoke_rid() {
     linux|osx)
       check "$rid exports (41 public functions)" check_exports "$rid"
       check "$rid imports" check_imports "$rid"
+      check "$rid libnatpmp exports (7 public functions)" check_natpmp_exports "$rid"
+      check "$rid libnatpmp imports" check_imports "$rid" "$(natpmp_lib_of "$rid")"
       # The host RID's CTest run is the test command's own (./build.sh test); the others' run here.
       if [ "$rid" != "$(host_rid)" ] || [ -n "${CROSS_HOST_CTEST:-}" ]; then
         check "$rid upstream C tests and ours (ctest)" run_ctest "$rid"
@@ -273,10 +312,13 @@ smoke_rid() {
   esac
   if [ "$(host_os)/$rid" = linux/win-x86 ]; then
     record "$rid smoke program" skip 0 "32-bit Windows programs cannot run here (no i386 wine); the hosted-CI Windows job runs it"
+    record "$rid libnatpmp smoke program" skip 0 "32-bit Windows programs cannot run here (no i386 wine); the hosted-CI Windows job runs it"
   elif [ "$(host_os)/$rid/$(uname -m)" = osx/osx-arm64/x86_64 ]; then
     record "$rid smoke program" skip 0 "arm64 programs cannot run on an Intel Mac"
+    record "$rid libnatpmp smoke program" skip 0 "arm64 programs cannot run on an Intel Mac"
   else
     check "$rid smoke program" run_smoke "$rid"
+    check "$rid libnatpmp smoke program" run_natpmp_smoke "$rid"
   fi
 }
 

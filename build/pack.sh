@@ -2,7 +2,8 @@
 # Packs MiniUpnp.Net and its runtime packages into artifacts/packages/:
 #   MiniUpnp.Net.<version>.nupkg (+ .snupkg)       the managed library (net8.0, net10.0), depending on every runtime
 #                                                  package below with its exact version
-#   MiniUpnp.Net.Native.<rid>.<version>.nupkg     runtimes/<rid>/native/libminiupnpc.{so,dll,dylib}, one per RID
+#   MiniUpnp.Net.Native.<rid>.<version>.nupkg     runtimes/<rid>/native/libminiupnpc.{so,dll,dylib} and
+#                                                  libnatpmp.{so,dll,dylib}, one per RID
 #   MiniUpnp.Net.Tool.<version>.nupkg             the upnpc-net .NET tool, carrying runtimes/<rid>/native/ of every
 #                                                  runtime package above
 #
@@ -33,6 +34,7 @@ export NUGET_PACKAGES="$(native_path "${MINIUPNPNET_NUGET_PACKAGES:-$ARTIFACTS/n
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 lib_name() { case "$1" in win-*) echo libminiupnpc.dll ;; osx-*) echo libminiupnpc.dylib ;; *) echo libminiupnpc.so ;; esac; }
+natpmp_lib_name() { local m; m="$(lib_name "$1")"; echo "libnatpmp.${m##*.}"; }
 
 command -v dotnet >/dev/null 2>&1 || die "the .NET SDK 10 is required"
 MANAGED="$ROOT/src/MiniUpnp.Net/MiniUpnp.Net.csproj"
@@ -52,6 +54,10 @@ fi
 for rid in $required; do
   [ -f "$ARTIFACTS/native/$rid/$(lib_name "$rid")" ] ||
     die "no $rid library (artifacts/native/$rid/$(lib_name "$rid")): run ./build.sh native --rid $rid (./build.sh pack builds every RID this host can)"
+done
+for rid in "${rids[@]}"; do
+  [ -f "$ARTIFACTS/native/$rid/$(natpmp_lib_name "$rid")" ] ||
+    die "no $rid libnatpmp (artifacts/native/$rid/$(natpmp_lib_name "$rid")): run ./build.sh native --rid $rid"
 done
 [ ${#rids[@]} -gt 0 ] || die "no native library in artifacts/native/: run ./build.sh native first"
 
@@ -93,8 +99,10 @@ tool_pkg="$OUT/MiniUpnp.Net.Tool.$VERSION.nupkg"
 [ -f "$tool_pkg" ] || die "no $tool_pkg"
 listing=$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$tool_pkg")
 for rid in "${rids[@]}"; do
-  grep -qx "tools/net10.0/any/runtimes/$rid/native/$(lib_name "$rid")" <<<"$listing" ||
-    die "$(basename "$tool_pkg") lacks tools/net10.0/any/runtimes/$rid/native/$(lib_name "$rid")"
+  for lib in "$(lib_name "$rid")" "$(natpmp_lib_name "$rid")"; do
+    grep -qx "tools/net10.0/any/runtimes/$rid/native/$lib" <<<"$listing" ||
+      die "$(basename "$tool_pkg") lacks tools/net10.0/any/runtimes/$rid/native/$lib"
+  done
 done
 ! grep -qE '^tools/net10.0/any/[^/]*miniupnpc[^/]*\.(so|dll|dylib)$' <<<"$listing" ||
   die "$(basename "$tool_pkg") carries a RID-less native library (the packing machine's)"

@@ -1,16 +1,32 @@
-# CTest case: the built library exports every function the headers mark MINIUPNP_LIBSPEC,
-# and every other export is on the commented list of known internals (native/known-internal-exports.txt).
+# CTest case: the built library exports every function the headers mark with its export macro,
+# and every other export is on the commented list of known internals (native/known-internal-exports.txt for miniupnpc,
+# native/libnatpmp/known-internal-exports.txt for libnatpmp).
 # Reads ELF (nm -D), PE (objdump -p) and Mach-O (nm -gU) libraries.
+#   cmake -D OUTPUT_DIR=<artifacts/native/rid> -D HEADERS_DIR=<dir> -D KNOWN_INTERNALS=<file> [-D NM=..] [-D OBJDUMP=..]
+#         [-D LIBRARY=libnatpmp -D LIBSPEC=NATPMP_LIBSPEC -D PUBLIC_COUNT=7 -D HEADERS_GLOB=natpmp.h] -P CheckExports.cmake
+# The defaults are miniupnpc's: libminiupnpc, MINIUPNP_LIBSPEC, 41, every *.h of HEADERS_DIR.
 cmake_minimum_required(VERSION 3.20)
+if(NOT LIBRARY)
+  set(LIBRARY libminiupnpc)
+endif()
+if(NOT LIBSPEC)
+  set(LIBSPEC MINIUPNP_LIBSPEC)
+endif()
+if(NOT PUBLIC_COUNT)
+  set(PUBLIC_COUNT 41)
+endif()
+if(NOT HEADERS_GLOB)
+  set(HEADERS_GLOB "*.h")
+endif()
 
-file(GLOB headers "${HEADERS_DIR}/*.h")
+file(GLOB headers "${HEADERS_DIR}/${HEADERS_GLOB}")
 set(public "")
 foreach(h IN LISTS headers)
   file(READ "${h}" text)
-  # Preprocessor lines (the #define of MINIUPNP_LIBSPEC itself) are not declarations.
+  # Preprocessor lines (the #define of the export macro itself) are not declarations.
   string(REGEX REPLACE "(^|\n)[ \t]*#[^\n]*" "\\1" text "${text}")
-  # MINIUPNP_LIBSPEC <return type> <name>( : the name is the identifier right before the first '('.
-  string(REGEX MATCHALL "MINIUPNP_LIBSPEC[^;(#]*\\(" decls "${text}")
+  # LIBSPEC <return type> <name>( : the name is the identifier right before the first '('.
+  string(REGEX MATCHALL "${LIBSPEC}[^;(#]*\\(" decls "${text}")
   foreach(d IN LISTS decls)
     string(REGEX MATCH "([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*\\($" _ "${d}")
     list(APPEND public "${CMAKE_MATCH_1}")
@@ -26,7 +42,7 @@ foreach(line IN LISTS known)
   list(APPEND internals "${name}")
 endforeach()
 
-file(GLOB lib "${OUTPUT_DIR}/libminiupnpc.so" "${OUTPUT_DIR}/libminiupnpc.dll" "${OUTPUT_DIR}/libminiupnpc.dylib")
+file(GLOB lib "${OUTPUT_DIR}/${LIBRARY}.so" "${OUTPUT_DIR}/${LIBRARY}.dll" "${OUTPUT_DIR}/${LIBRARY}.dylib")
 if(NOT lib)
   message(FATAL_ERROR "no library in ${OUTPUT_DIR}")
 endif()
@@ -79,9 +95,9 @@ foreach(e IN LISTS exports)
     list(APPEND unexpected "${e}")
   endif()
 endforeach()
-message(STATUS "${lib}: ${nexports} exported functions; ${npublic} MINIUPNP_LIBSPEC functions in the headers")
-if(NOT npublic EQUAL 41)
-  message(FATAL_ERROR "expected 41 MINIUPNP_LIBSPEC functions in the headers, found ${npublic}: ${public}")
+message(STATUS "${lib}: ${nexports} exported functions; ${npublic} ${LIBSPEC} functions in the headers")
+if(NOT npublic EQUAL PUBLIC_COUNT)
+  message(FATAL_ERROR "expected ${PUBLIC_COUNT} ${LIBSPEC} functions in the headers, found ${npublic}: ${public}")
 endif()
 if(missing)
   message(FATAL_ERROR "public functions not exported: ${missing}")
