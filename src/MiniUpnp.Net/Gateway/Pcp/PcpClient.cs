@@ -122,7 +122,7 @@ public sealed class PcpClient
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The server's epoch, and whether it shows lost state.</returns>
     /// <exception cref="PcpException">The server answered with an error (<see cref="PcpResultCode.UnsuppVersion"/>: it
-    /// speaks another version, NAT-PMP when <see cref="PcpException"/>'s message says version 0).</exception>
+    /// speaks another version; the message says when it speaks NAT-PMP instead).</exception>
     /// <exception cref="TimeoutException">No valid answer within <see cref="OperationTimeout"/>.</exception>
     /// <exception cref="SocketException">The server cannot be reached at all (no route).</exception>
     public async Task<PcpAnnouncement> AnnounceAsync(CancellationToken cancellationToken = default)
@@ -154,8 +154,7 @@ public sealed class PcpClient
     /// <param name="mapping">A mapping this or another <see cref="PcpClient"/> for the same server returned.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The renewed mapping (same nonce).</returns>
-    /// <exception cref="PcpException">The server refused (<see cref="PcpResultCode.NotAuthorized"/>: the nonce is not the
-    /// mapping's).</exception>
+    /// <exception cref="PcpException">The server refused.</exception>
     /// <exception cref="TimeoutException">No valid answer within <see cref="OperationTimeout"/>.</exception>
     /// <exception cref="SocketException">The server cannot be reached at all (no route).</exception>
     public Task<PcpMapping> RenewAsync(PcpMapping mapping, CancellationToken cancellationToken = default)
@@ -166,12 +165,13 @@ public sealed class PcpClient
             cancellationToken);
     }
 
-    /// <summary>Deletes a mapping (RFC 6887 §15: MAP with lifetime 0 and the mapping's nonce; miniupnpd refuses a delete
-    /// with another nonce).</summary>
+    /// <summary>Deletes a mapping (RFC 6887 §15: MAP with lifetime 0 and the mapping's nonce; miniupnpd answers
+    /// NOT_AUTHORIZED to a delete with another nonce).</summary>
     /// <param name="mapping">A mapping <see cref="MapAsync"/> or <see cref="RenewAsync"/> returned.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>True when the answer's epoch shows the server lost its state (the mapping was gone already).</returns>
-    /// <exception cref="PcpException">The server refused.</exception>
+    /// <exception cref="PcpException">The server refused (<see cref="PcpResultCode.NotAuthorized"/> from miniupnpd: the
+    /// mapping's nonce is no longer this one, a MAP with another nonce took it over).</exception>
     /// <exception cref="TimeoutException">No valid answer within <see cref="OperationTimeout"/>.</exception>
     /// <exception cref="SocketException">The server cannot be reached at all (no route).</exception>
     public async Task<bool> DeleteAsync(PcpMapping mapping, CancellationToken cancellationToken = default)
@@ -255,8 +255,17 @@ public sealed class PcpClient
         {
             while (true)
             {
-                await socket.SendAsync(request, SocketFlags.None, deadline.Token).ConfigureAwait(false);
-                sent++;
+                try
+                {
+                    await socket.SendAsync(request, SocketFlags.None, deadline.Token).ConfigureAwait(false);
+                    sent++;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
+                {
+                    // Linux reports an ICMP port unreachable that came after the last receive on the next send, which
+                    // then sends nothing: wait out this interval, the next one sends again.
+                    refused++;
+                }
                 var retransmitAt = clock.Elapsed + interval;
                 while (clock.Elapsed < retransmitAt)
                 {

@@ -24,8 +24,9 @@ public sealed record PcpMapRequest(PortMappingProtocol Protocol, int InternalPor
 
 /// <summary>
 /// A mapping a PCP server granted (<see cref="PcpClient.MapAsync"/>, <see cref="PcpClient.RenewAsync"/>). It carries the
-/// mapping's nonce: renew and delete it through the same object (or the one its renewal returned), as the server
-/// accepts them only with the nonce that created it.
+/// mapping's nonce: renew and delete it through this object (or the one its renewal returned). miniupnpd refuses a
+/// delete with another nonce (NOT_AUTHORIZED), and a MAP of the same internal port with another nonce takes the mapping
+/// over: keep one nonce per mapping.
 /// </summary>
 public sealed class PcpMapping
 {

@@ -10,7 +10,7 @@ public enum PcpResultCode
     UnsuppVersion = 1,
 
     /// <summary>NOT_AUTHORIZED: the server's policy forbids the operation for this client (miniupnpd also answers so to a
-    /// delete or renewal whose nonce is not the one that created the mapping).</summary>
+    /// delete whose nonce is not the mapping's).</summary>
     NotAuthorized = 2,
 
     /// <summary>MALFORMED_REQUEST: the server could not parse the request.</summary>
@@ -78,8 +78,8 @@ internal static class PcpResultText
     {
         PcpResultCode.Success => "the request was done.",
         PcpResultCode.UnsuppVersion => "the server does not speak PCP version 2 (a router that answers so with version 0 speaks NAT-PMP only).",
-        PcpResultCode.NotAuthorized => "the server's policy forbids this operation for this client; a renewal or delete whose nonce is not the "
-            + "one that created the mapping is refused so (miniupnpd).",
+        PcpResultCode.NotAuthorized => "the server's policy forbids this operation for this client; miniupnpd refuses so a delete whose "
+            + "nonce is not the mapping's (the one of the last MAP that created or renewed it).",
         PcpResultCode.MalformedRequest => "the server could not parse the request.",
         PcpResultCode.UnsuppOpcode => "the server does not support this opcode.",
         PcpResultCode.UnsuppOption => "the server does not support a mandatory option of the request.",
