@@ -96,8 +96,9 @@ public static partial class Libnatpmp
     /// <summary>Reads the gateway's answer, or sends the request again when its retry time has come (C
     /// <c>readnatpmpresponseorretry</c>); call it when the socket is readable or the timeout has passed.</summary>
     /// <param name="p">An initialised handle with a request pending.</param>
-    /// <param name="response">The answer as far as C filled it (all zero when nothing was read): complete on 0; type and
-    /// result code on a gateway's refusal (<see cref="NATPMP_ERR_NOTAUTHORIZED"/>, …).</param>
+    /// <param name="response">The answer as far as C filled it (all zero when nothing was read): complete on 0; only the
+    /// result code and epoch on a gateway's refusal (<see cref="NATPMP_ERR_NOTAUTHORIZED"/>, …: libnatpmp sets the type
+    /// of successes only, so it reads 0 then).</param>
     /// <returns>0, <see cref="NATPMP_TRYAGAIN"/> (nothing yet), or an <c>NATPMP_ERR_*</c> code
     /// (<see cref="NATPMP_ERR_NOGATEWAYSUPPORT"/> after the last retry).</returns>
     public static unsafe int readnatpmpresponseorretry(SafeNatpmpHandle p, out natpmpresp_t response)
