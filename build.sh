@@ -121,14 +121,14 @@ verb_generate() {
   [ "${1:-}" = "--check" ] && check=1
   [ -f /etc/debian_version ] && ensure_packages $PKGS_GENERATE
   ensure_dotnet
-  local src="$ARTIFACTS/src/miniupnpc-2.3.3/include"
-  [ -d "$src" ] || verb_native
+  local src="$ARTIFACTS/src/miniupnpc-2.3.3/include" natpmp_src="$ARTIFACTS/src/libnatpmp-20230423"
+  [ -d "$src" ] && [ -f "$natpmp_src/natpmp.h" ] || verb_native
   local out="$ROOT/src/MiniUpnp.Net/Interop"
   if [ $check = 1 ]; then
     out="$ARTIFACTS/generate-check"
     rm -rf "$out"; mkdir -p "$out"
   fi
-  dotnet run --project "$ROOT/build/Generator" -c Release -- "$src" "$out"
+  dotnet run --project "$ROOT/build/Generator" -c Release -- "$out" miniupnpc="$src" libnatpmp="$natpmp_src"
   if [ $check = 1 ]; then
     local f bad=0
     for f in "$out"/*.g.cs; do

@@ -130,7 +130,7 @@ internal sealed partial class DocComment
 
     private static string Join(string a, string b) => a.Length == 0 ? b : a + " " + b;
 
-    /// <summary>The comment's lines without <c>/*!</c>, <c>/**</c>, <c>*/</c>, leading <c>*</c>, <c>///</c>, <c>&lt;</c>; trimmed.</summary>
+    /// <summary>The comment's lines without <c>/*!</c>, <c>/**</c>, <c>/*</c>, <c>*/</c>, leading <c>*</c>, <c>///</c>, <c>&lt;</c>; trimmed.</summary>
     private static IEnumerable<string> StripMarkers(string raw)
     {
         foreach (var rawLine in raw.Replace("\r", "", StringComparison.Ordinal).Split('\n'))
@@ -147,7 +147,7 @@ internal sealed partial class DocComment
 
     private static bool IsTableOrListLine(string line) => line.StartsWith("- ", StringComparison.Ordinal) || line.Contains('|', StringComparison.Ordinal);
 
-    [GeneratedRegex(@"^(/\*[!*]<?|//[/!]<?|\*(?!/))")]
+    [GeneratedRegex(@"^(/\*[!*]?<?|//[/!]<?|\*(?!/))")]
     private static partial Regex OpeningMarkerRegex();
 
     [GeneratedRegex(@"^[\\@](?<name>[a-z]+)(\[[a-z, ]*\])?(?=\s|$)")]
@@ -162,7 +162,11 @@ internal sealed partial class DocComment
     /// <param name="Parameters">the parameters of the documented function: <c>\p name</c> becomes a paramref.</param>
     /// <param name="Constants">the generated constants: <c>#NAME</c> becomes a see cref to Miniupnpc.NAME.</param>
     /// <param name="Functions">the generated functions: <c>name()</c> becomes a see cref to NativeMethods.name (null: left as text).</param>
-    public sealed record Links(IReadOnlyCollection<string> Parameters, IReadOnlyCollection<string> Constants, IReadOnlyCollection<string>? Functions);
+    /// <param name="ConstantsClass">the class of the constants (Miniupnpc, Libnatpmp).</param>
+    /// <param name="FunctionsClass">the class of the functions (NativeMethods, NatpmpNativeMethods).</param>
+    public sealed record Links(
+        IReadOnlyCollection<string> Parameters, IReadOnlyCollection<string> Constants, IReadOnlyCollection<string>? Functions,
+        string ConstantsClass = "Miniupnpc", string FunctionsClass = "NativeMethods");
 
     /// <summary>XML-escapes the text and turns Doxygen/Markdown inline markup into XML doc elements.</summary>
     public static string Inline(string text, Links links)
@@ -184,10 +188,10 @@ internal sealed partial class DocComment
             if (match.Groups["constant"].Success)
             {
                 var name = match.Groups["constant"].Value;
-                return links.Constants.Contains(name) ? $"<see cref=\"Miniupnpc.{name}\"/>" : $"<c>{name}</c>";
+                return links.Constants.Contains(name) ? $"<see cref=\"{links.ConstantsClass}.{name}\"/>" : $"<c>{name}</c>";
             }
             var function = match.Groups["function"].Value;
-            return links.Functions?.Contains(function) == true ? $"<see cref=\"NativeMethods.{function}\"/>" : match.Value;
+            return links.Functions?.Contains(function) == true ? $"<see cref=\"{links.FunctionsClass}.{function}\"/>" : match.Value;
         });
     }
 

@@ -20,6 +20,7 @@ internal enum CXTokenKind { Punctuation = 0, Keyword = 1, Identifier = 2, Litera
 internal enum CXCursorKind
 {
     StructDecl = 2,
+    UnionDecl = 3,
     EnumDecl = 5,
     FieldDecl = 6,
     FunctionDecl = 8,
@@ -36,6 +37,7 @@ internal enum CXTypeKind
     Enum = 106,
     ConstantArray = 112,
     IncompleteArray = 114,
+    Elaborated = 119,
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -170,6 +172,10 @@ internal static unsafe partial class Libclang
     [LibraryImport(Lib)] public static partial CXType clang_getCanonicalType(CXType type);
     [LibraryImport(Lib)] public static partial long clang_Type_getSizeOf(CXType type);
     [LibraryImport(Lib)] public static partial long clang_getArraySize(CXType type);
+    [LibraryImport(Lib)] public static partial CXCursor clang_getTypeDeclaration(CXType type);
+    [LibraryImport(Lib)] public static partial CXType clang_getTypedefDeclUnderlyingType(CXCursor cursor);
+    [LibraryImport(Lib)] public static partial uint clang_Cursor_isAnonymous(CXCursor cursor);
+    [LibraryImport(Lib)] public static partial long clang_Cursor_getOffsetOfField(CXCursor cursor);
     [LibraryImport(Lib)] public static partial CXType clang_getArrayElementType(CXType type);
 
     [LibraryImport(Lib)] public static partial int clang_Location_isFromMainFile(CXSourceLocation location);

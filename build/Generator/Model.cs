@@ -39,11 +39,21 @@ internal enum FieldShape
     FlexibleArray,
 }
 
-/// <summary>A struct field. For arrays, <see cref="CType"/> is the element type.</summary>
+/// <summary>
+/// A struct field. For arrays, <see cref="CType"/> is the element type. <see cref="CPath"/> is its C member path
+/// (<c>pnu.newportmapping.lifetime</c> for a member of an unnamed union), <see cref="Name"/> that path with underscores,
+/// <see cref="Offset"/> its offset in bytes on the generator's fixed target.
+/// </summary>
 internal sealed record CField(
-    string Name, FieldShape Shape, string CType, bool IsEnum, long ArrayLength, string? ArrayLengthMacro, string? Comment);
+    string CPath, FieldShape Shape, string CType, bool IsEnum, long ArrayLength, string? ArrayLengthMacro, string? Comment, long Offset)
+{
+    public string Name => CPath.Replace('.', '_');
+}
 
-internal sealed record CStruct(SourcePosition Position, string Name, long Size, IReadOnlyList<CField> Fields, string? Comment);
+/// <summary>A C struct; <see cref="IsTypedef"/> for <c>typedef struct { … } NAME;</c>; <see cref="HasUnion"/> when
+/// members of an unnamed union were flattened (the struct then needs an explicit layout).</summary>
+internal sealed record CStruct(
+    SourcePosition Position, string Name, long Size, IReadOnlyList<CField> Fields, string? Comment, bool IsTypedef, bool HasUnion);
 
 /// <summary>An object-like macro whose value is an integer or string literal. <see cref="Value"/> is an int or a string.</summary>
 internal sealed record CMacro(SourcePosition Position, string Name, object Value, string? Comment);

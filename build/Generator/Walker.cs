@@ -13,22 +13,18 @@ namespace MiniUpnp.Net.Generator;
 /// <summary>Parses every header of the include directory in one translation unit and collects what the emitter needs.</summary>
 internal static unsafe partial class Walker
 {
-    /// <summary>The macro in front of every exported function (miniupnpc_declspec.h).</summary>
-    private const string ExportMarker = "MINIUPNP_LIBSPEC";
-
     /// <summary>
     /// Fixed target, so that sizes and predefined macros never depend on the host. -nostdinc keeps the host's C headers
-    /// out: the miniupnpc headers include none, and the one standard type they use (size_t, in upnpcommands.h, which
-    /// relies on its includer for it) is declared by the prelude from the compiler's own __SIZE_TYPE__.
+    /// out: the miniupnpc headers include none (the one standard type they use, size_t, comes from the library's
+    /// prelude), and the C library headers natpmp.h includes come from build/Generator/stubs, declarations of ours
+    /// written for this fixed target.
     /// </summary>
     private static readonly string[] ClangArguments = ["-x", "c", "-std=c99", "--target=x86_64-pc-linux-gnu", "-nostdinc"];
 
-    private const string Prelude = "typedef __SIZE_TYPE__ size_t; /* upnpcommands.h uses size_t without including <stddef.h> */\n";
-
-    public static HeaderModel Parse(string includeDirectory, IReadOnlyList<string> wantedStructs)
+    public static HeaderModel Parse(Library library, string includeDirectory, IReadOnlyList<string> wantedStructs)
     {
         includeDirectory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(includeDirectory));
-        var headers = Directory.GetFiles(includeDirectory, "*.h")
+        var headers = library.Headers?.ToList() ?? Directory.GetFiles(includeDirectory, "*.h")
             .Select(Path.GetFileName)
             .OfType<string>()
             .Order(StringComparer.Ordinal)
@@ -37,14 +33,24 @@ internal static unsafe partial class Walker
         {
             throw new GeneratorException($"No *.h file in {includeDirectory}.");
         }
-        var source = Prelude + string.Concat(headers.Select(h => $"#include \"{h}\"\n"));
+        var absent = headers.Where(h => !File.Exists(Path.Combine(includeDirectory, h))).ToList();
+        if (absent.Count > 0)
+        {
+            throw new GeneratorException($"{library.Name}: {string.Join(", ", absent)} not found in {includeDirectory}.");
+        }
+        var source = library.Prelude + string.Concat(headers.Select(h => $"#include \"{h}\"\n"));
+        string[] arguments = [.. ClangArguments, .. library.ExtraArguments];
+        if (library.UsesSystemHeaders)
+        {
+            arguments = [.. arguments, "-isystem", Path.Combine(AppContext.BaseDirectory, "stubs")];
+        }
 
         var index = clang_createIndex(0, 0);
         var translationUnit = IntPtr.Zero;
         try
         {
-            translationUnit = ParseTranslationUnit(index, includeDirectory, source);
-            return Collect(translationUnit, includeDirectory, wantedStructs);
+            translationUnit = ParseTranslationUnit(index, includeDirectory, source, arguments);
+            return Collect(library, translationUnit, includeDirectory, wantedStructs);
         }
         finally
         {
@@ -56,11 +62,11 @@ internal static unsafe partial class Walker
         }
     }
 
-    private static IntPtr ParseTranslationUnit(IntPtr index, string includeDirectory, string source)
+    private static IntPtr ParseTranslationUnit(IntPtr index, string includeDirectory, string source, string[] clangArguments)
     {
         // The unsaved file lives (virtually) in the include directory; it never touches the disk.
         var mainFile = Path.Combine(includeDirectory, "__generator_all_headers.c");
-        string[] arguments = [.. ClangArguments, "-I" + includeDirectory];
+        string[] arguments = [.. clangArguments, "-I" + includeDirectory];
         var native = new List<IntPtr>();
         IntPtr Utf8(string s)
         {
@@ -123,7 +129,7 @@ internal static unsafe partial class Walker
         }
     }
 
-    private static HeaderModel Collect(IntPtr translationUnit, string includeDirectory, IReadOnlyList<string> wantedStructs)
+    private static HeaderModel Collect(Library library, IntPtr translationUnit, string includeDirectory, IReadOnlyList<string> wantedStructs)
     {
         // Top-level cursors of the headers, in the output's order: header file name, then position in the header.
         var cursors = new List<(SourcePosition Position, string Path, uint Line, CXCursor Cursor)>();
@@ -143,7 +149,7 @@ internal static unsafe partial class Walker
         foreach (var (position, path, line, cursor) in cursors.Where(c => c.Cursor.Kind == CXCursorKind.MacroDefinition))
         {
             if (clang_Cursor_isMacroFunctionLike(cursor) == 0
-                && ReadMacro(position, line, path, Tokens(translationUnit, cursor)) is { } macro)
+                && ReadMacro(position, line, path, Tokens(translationUnit, cursor), library.PlainComments) is { } macro)
             {
                 macros.Add(macro);
             }
@@ -154,16 +160,19 @@ internal static unsafe partial class Walker
         foreach (var (position, _, _, cursor) in cursors)
         {
             if (cursor.Kind == CXCursorKind.FunctionDecl
-                && Tokens(translationUnit, cursor).Any(t => t.Kind == CXTokenKind.Identifier && t.Text == ExportMarker)
+                && Tokens(translationUnit, cursor).Any(t => t.Kind == CXTokenKind.Identifier && t.Text == library.ExportMarker)
                 && !functions.Exists(f => f.Name == Spelling(cursor)))
             {
-                functions.Add(ReadFunction(position, cursor));
+                var function = ReadFunction(position, cursor);
+                functions.Add(library.PlainComments ? function with { Comment = PlainFunctionComment(function.Name, function.Comment) } : function);
             }
             else if (cursor.Kind == CXCursorKind.StructDecl
                 && clang_isCursorDefinition(cursor) != 0
                 && wantedStructs.Contains(Spelling(cursor)))
             {
-                structs.Add(ReadStruct(translationUnit, position, cursor, macros));
+                // libclang spells `typedef struct { ... } natpmp_t;` by its typedef name; its tokens start `struct {`.
+                var untagged = Tokens(translationUnit, cursor) is [_, (_, "{"), ..];
+                structs.Add(ReadStruct(translationUnit, position, cursor, Spelling(cursor), isTypedef: untagged, macros));
             }
         }
 
@@ -188,39 +197,110 @@ internal static unsafe partial class Walker
         return new CFunction(position, Spelling(cursor), Spelling(clang_getCursorResultType(cursor)), parameters, RawComment(cursor));
     }
 
-    private static CStruct ReadStruct(IntPtr translationUnit, SourcePosition position, CXCursor cursor, List<CMacro> macros)
+    private static CStruct ReadStruct(
+        IntPtr translationUnit, SourcePosition position, CXCursor cursor, string name, bool isTypedef, List<CMacro> macros)
     {
-        var name = Spelling(cursor);
-        var fieldCursors = Children(cursor).Where(c => c.Kind == CXCursorKind.FieldDecl).ToList();
         var fields = new List<CField>();
+        ReadFields(translationUnit, cursor, name, "", 0, fields, macros);
+        var size = clang_Type_getSizeOf(clang_getCursorType(cursor));
+        var hasUnion = fields.Exists(f => f.CPath.Contains('.', StringComparison.Ordinal));
+        return new CStruct(position, name, size, fields, RawComment(cursor), isTypedef, hasUnion);
+    }
+
+    /// <summary>
+    /// The fields of a struct, in order. A member of an unnamed struct or union type (<c>union { struct { … } publicaddress;
+    /// … } pnu;</c>) is flattened into fields named by their C path with underscores (<c>pnu_publicaddress_addr</c>), each
+    /// with its offset in the outermost struct: such a struct is emitted with an explicit layout.
+    /// </summary>
+    private static void ReadFields(
+        IntPtr translationUnit, CXCursor record, string structName, string prefix, long baseOffset, List<CField> fields, List<CMacro> macros)
+    {
+        var fieldCursors = Children(record).Where(c => c.Kind == CXCursorKind.FieldDecl).ToList();
         foreach (var field in fieldCursors)
         {
             var fieldName = Spelling(field);
+            var path = prefix.Length == 0 ? fieldName : $"{prefix}.{fieldName}";
+            var offset = baseOffset + clang_Cursor_getOffsetOfField(field) / 8;
             var type = clang_getCursorType(field);
             var comment = RawComment(field);
-            var isEnum = clang_getCanonicalType(type).Kind == CXTypeKind.Enum;
+            var canonical = clang_getCanonicalType(type);
+            var isEnum = canonical.Kind == CXTypeKind.Enum;
+            if (canonical.Kind == CXTypeKind.Record
+                && clang_getTypeDeclaration(canonical) is var declaration
+                && (declaration.Kind == CXCursorKind.UnionDecl || clang_Cursor_isAnonymous(declaration) != 0))
+            {
+                if (clang_Cursor_isAnonymous(declaration) == 0)
+                {
+                    throw new GeneratorException($"{structName}.{path}: a named union (`{Spelling(type)}`) is not supported.");
+                }
+                ReadFields(translationUnit, declaration, structName, path, offset, fields, macros);
+                continue;
+            }
             switch (type.Kind)
             {
                 case CXTypeKind.ConstantArray:
                     var length = clang_getArraySize(type);
-                    var macro = ArrayLengthMacro(Tokens(translationUnit, field), name, fieldName, length, macros);
-                    fields.Add(new CField(fieldName, FieldShape.FixedArray, Spelling(clang_getArrayElementType(type)), false, length, macro, comment));
+                    var macro = ArrayLengthMacro(Tokens(translationUnit, field), structName, path, length, macros);
+                    fields.Add(new CField(path, FieldShape.FixedArray, Spelling(clang_getArrayElementType(type)), false, length, macro, comment, offset));
                     break;
                 case CXTypeKind.IncompleteArray:
-                    if (!field.Equals(fieldCursors[^1]))
+                    if (prefix.Length > 0 || !field.Equals(fieldCursors[^1]))
                     {
-                        throw new GeneratorException($"{name}.{fieldName}: an array without length that is not the last field.");
+                        throw new GeneratorException($"{structName}.{path}: an array without length that is not the last field.");
                     }
-                    fields.Add(new CField(fieldName, FieldShape.FlexibleArray, Spelling(clang_getArrayElementType(type)), false, 0, null, comment));
+                    fields.Add(new CField(path, FieldShape.FlexibleArray, Spelling(clang_getArrayElementType(type)), false, 0, null, comment, offset));
                     break;
                 default:
-                    fields.Add(new CField(fieldName, FieldShape.Plain, Spelling(type), isEnum, 0, null, comment));
+                    fields.Add(new CField(path, FieldShape.Plain, Spelling(type), isEnum, 0, null, comment, offset));
                     break;
             }
         }
-        var size = clang_Type_getSizeOf(clang_getCursorType(cursor));
-        return new CStruct(position, name, size, fields, RawComment(cursor));
     }
+
+    /// <summary>
+    /// natpmp.h documents a function in a plain comment: its name with <c>()</c>, what it does, then "Arguments :" and
+    /// "Return values :" lines. Rewritten as the Doxygen comment DocComment reads: \\brief, the arguments as details,
+    /// the return values in \\return with their constants linked (<c>#NATPMP_ERR_SENDERR</c>).
+    /// </summary>
+    private static string? PlainFunctionComment(string name, string? raw)
+    {
+        if (raw is null)
+        {
+            return null;
+        }
+        var lines = raw.Split('\n').Select(l => l.Trim().TrimStart('/', '*').TrimEnd('/').TrimEnd('*').Trim()).Where(l => l.Length > 0).ToList();
+        var brief = new List<string>();
+        var arguments = new List<string>();
+        var returns = new List<string>();
+        var section = brief;
+        foreach (var line in lines.Where(l => l != name + "()"))
+        {
+            if (line.StartsWith("Return values", StringComparison.Ordinal))
+            {
+                section = returns;
+                continue;
+            }
+            if (line.StartsWith("Arguments", StringComparison.Ordinal))
+            {
+                section = arguments;
+                continue;
+            }
+            section.Add(section == returns ? ConstantNameRegex().Replace(line, "#$0") : line);
+        }
+        var text = new StringBuilder("/*! \\brief ").Append(string.Join(' ', brief)).Append("\n\n");
+        if (arguments.Count > 0)
+        {
+            text.Append(string.Join(' ', arguments)).Append("\n\n");
+        }
+        if (returns.Count > 0)
+        {
+            text.Append("\\return ").Append(string.Join(", ", returns)).Append('\n');
+        }
+        return text.Append("*/").ToString();
+    }
+
+    [GeneratedRegex(@"\bNATPMP_[A-Z_]+\b")]
+    private static partial Regex ConstantNameRegex();
 
     /// <summary>The macro written between the brackets of <c>char name[MACRO]</c>, or null when the length is a literal.</summary>
     private static string? ArrayLengthMacro(
@@ -243,7 +323,7 @@ internal static unsafe partial class Walker
     }
 
     /// <summary>An object-like macro whose value is a literal; null (with a note) for anything else.</summary>
-    private static CMacro? ReadMacro(SourcePosition position, uint line, string path, List<(CXTokenKind Kind, string Text)> tokens)
+    private static CMacro? ReadMacro(SourcePosition position, uint line, string path, List<(CXTokenKind Kind, string Text)> tokens, bool plainComments)
     {
         var name = tokens[0].Text;
         var body = tokens.Skip(1).ToList();
@@ -273,7 +353,7 @@ internal static unsafe partial class Walker
             Console.WriteLine($"  skipped macro {name} ({position.Header}): its value `{string.Join(" ", body.Select(t => t.Text))}` is not a literal");
             return null;
         }
-        return new CMacro(position, name, value, MacroComment(path, line));
+        return new CMacro(position, name, value, MacroComment(path, line, plainComments));
     }
 
     private static int? ParseInteger(string name, string literal, bool negative)
@@ -322,9 +402,10 @@ internal static unsafe partial class Walker
 
     /// <summary>
     /// libclang attaches no comment to macros: read the doc comment (<c>/*! … */</c>, <c>/** … */</c> or <c>///</c> lines)
-    /// that ends on the line right above the #define, or a trailing <c>/*!&lt; … */</c> on the #define's own line.
+    /// that ends on the line right above the #define, or a trailing <c>/*!&lt; … */</c> on the #define's own line. With
+    /// <paramref name="plainComments"/> (headers without Doxygen comments, like natpmp.h), a plain <c>/* … */</c> too.
     /// </summary>
-    private static string? MacroComment(string path, uint line)
+    private static string? MacroComment(string path, uint line, bool plainComments)
     {
         var lines = File.ReadAllLines(path);
         var defineLine = lines[line - 1];
@@ -367,7 +448,7 @@ internal static unsafe partial class Walker
         var opening = lines[start].TrimStart();
         var isDoc = opening.StartsWith("/*!", StringComparison.Ordinal)
             || (opening.StartsWith("/**", StringComparison.Ordinal) && !opening.StartsWith("/**/", StringComparison.Ordinal));
-        return isDoc ? string.Join("\n", lines[start..(last + 1)]) : null;
+        return isDoc || plainComments ? string.Join("\n", lines[start..(last + 1)]) : null;
     }
 
     [GeneratedRegex(@"^(?<digits>0[xX][0-9a-fA-F]+|[0-9]+)(?:[uU]?[lL]{0,2}|[lL]{1,2}[uU])$")]

@@ -3,8 +3,8 @@ using System;
 namespace MiniUpnp.Net;
 
 /// <summary>
-/// The miniupnpc library that was found is not the ABI this binding was generated for (API version 21).
-/// Thrown at first use, before any call into the library.
+/// The miniupnpc library that was found is not the ABI this binding was generated for (API version 21), or the
+/// libnatpmp library lacks one of natpmp.h's seven functions. Thrown at first use, before any call into the library.
 /// </summary>
 public sealed class IncompatibleNativeLibraryException : Exception
 {

@@ -7,8 +7,14 @@
 #include "portlistingparse.h"
 #include "upnpdev.h"
 #include "igd_desc_parse.h"
+#include "natpmp.h"
 
 #define STRUCT(s) printf("struct %s %zu\n", #s, sizeof(struct s))
+/* libnatpmp's structs are typedef'd untagged structs; a flattened union member is printed under the C# name
+ * (pnu.newportmapping.lifetime as pnu_newportmapping_lifetime). */
+#define TSTRUCT(t) printf("struct %s %zu\n", #t, sizeof(t))
+#define TFIELD(t, f) printf("field %s.%s %zu %zu\n", #t, #f, offsetof(t, f), sizeof(((t *)0)->f))
+#define TUFIELD(t, f, name) printf("field %s.%s %zu %zu\n", #t, name, offsetof(t, f), sizeof(((t *)0)->f))
 #define FIELD(s, f) printf("field %s.%s %zu %zu\n", #s, #f, offsetof(struct s, f), sizeof(((struct s *)0)->f))
 
 int main(void)
@@ -39,5 +45,21 @@ int main(void)
 
 	STRUCT(PortMappingParserData);
 	FIELD(PortMappingParserData, l_head); FIELD(PortMappingParserData, curelt);
+
+	/* The C library's struct timeval (hand-written timevalStruct): its size differs between platforms. */
+	STRUCT(timeval);
+	FIELD(timeval, tv_sec); FIELD(timeval, tv_usec);
+
+	TSTRUCT(natpmp_t);
+	TFIELD(natpmp_t, s); TFIELD(natpmp_t, gateway); TFIELD(natpmp_t, has_pending_request);
+	TFIELD(natpmp_t, pending_request); TFIELD(natpmp_t, pending_request_len); TFIELD(natpmp_t, try_number);
+	TFIELD(natpmp_t, retry_time);
+
+	TSTRUCT(natpmpresp_t);
+	TFIELD(natpmpresp_t, type); TFIELD(natpmpresp_t, resultcode); TFIELD(natpmpresp_t, epoch);
+	TUFIELD(natpmpresp_t, pnu.publicaddress.addr, "pnu_publicaddress_addr");
+	TUFIELD(natpmpresp_t, pnu.newportmapping.privateport, "pnu_newportmapping_privateport");
+	TUFIELD(natpmpresp_t, pnu.newportmapping.mappedpublicport, "pnu_newportmapping_mappedpublicport");
+	TUFIELD(natpmpresp_t, pnu.newportmapping.lifetime, "pnu_newportmapping_lifetime");
 	return 0;
 }

@@ -9,9 +9,10 @@ using MiniUpnp.Net.Native;
 namespace MiniUpnp.Net.Interop;
 
 /// <summary>
-/// Loads miniupnpc for this assembly's P/Invokes and refuses an ABI-incompatible one before any call is made:
-/// a distribution's older miniupnpc (API 17, for instance) has different signatures, and calling it would
-/// corrupt memory instead of failing.
+/// Loads miniupnpc and libnatpmp for this assembly's P/Invokes and refuses an ABI-incompatible one before any call is
+/// made: a distribution's older miniupnpc (API 17, for instance) has different signatures, and calling it would
+/// corrupt memory instead of failing; a libnatpmp without one of natpmp.h's seven functions fails at the call that
+/// needs it, which is refused up front instead.
 /// </summary>
 internal static partial class NativeLibraryLoader
 {
@@ -21,6 +22,9 @@ internal static partial class NativeLibraryLoader
     /// <summary>A function that exists only from API 21 on (miniupnpc 2.3.0): its presence identifies the ABI.</summary>
     internal const string Api21Marker = "UPNP_GetGenericPortMappingEntryExt";
 
+    /// <summary>Environment variable naming a libnatpmp library file to load instead of the bundled one.</summary>
+    internal const string NatpmpPathVariable = "MINIUPNPNET_NATPMP_LIBRARY";
+
     [ModuleInitializer]
     [SuppressMessage("Usage", "CA2255:The 'ModuleInitializer' attribute should not be used in libraries",
         Justification = "The resolver must be in place before the first P/Invoke; it only registers a callback.")]
@@ -28,21 +32,22 @@ internal static partial class NativeLibraryLoader
 
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
-        if (libraryName != NativeMethods.LibraryName)
+        bool natpmp = libraryName == NatpmpNativeMethods.LibraryName;
+        if (libraryName != NativeMethods.LibraryName && !natpmp)
         {
             return IntPtr.Zero; // the default probing (msvcrt for CRuntime, for instance)
         }
         EnsureWinsock();
-        string? path = Environment.GetEnvironmentVariable(PathVariable);
+        string? path = Environment.GetEnvironmentVariable(natpmp ? NatpmpPathVariable : PathVariable);
         if (!string.IsNullOrEmpty(path))
         {
-            return LoadFrom(path);
+            return natpmp ? LoadNatpmpFrom(path) : LoadFrom(path);
         }
         if (!NativeLibrary.TryLoad(libraryName, assembly, searchPath, out var library))
         {
             return IntPtr.Zero; // the runtime then reports its usual DllNotFoundException
         }
-        Check(library, libraryName);
+        Check(library, libraryName, natpmp ? EnsureNatpmpCompatible : EnsureCompatible);
         return library;
     }
 
@@ -50,15 +55,23 @@ internal static partial class NativeLibraryLoader
     internal static IntPtr LoadFrom(string path)
     {
         IntPtr library = NativeLibrary.Load(path);
-        Check(library, path);
+        Check(library, path, EnsureCompatible);
         return library;
     }
 
-    private static void Check(IntPtr library, string name)
+    /// <summary>Loads the libnatpmp file at <paramref name="path"/> and checks it exports the seven functions.</summary>
+    internal static IntPtr LoadNatpmpFrom(string path)
+    {
+        IntPtr library = NativeLibrary.Load(path);
+        Check(library, path, EnsureNatpmpCompatible);
+        return library;
+    }
+
+    private static void Check(IntPtr library, string name, Action<IntPtr, string> ensure)
     {
         try
         {
-            EnsureCompatible(library, name);
+            ensure(library, name);
         }
         catch
         {
@@ -81,7 +94,25 @@ internal static partial class NativeLibraryLoader
     }
 
     /// <summary>
-    /// miniupnpc's sockets need Winsock initialised. The Python module calls WSAStartup when it is imported;
+    /// Throws <see cref="IncompatibleNativeLibraryException"/> unless <paramref name="library"/> exports the seven
+    /// functions natpmp.h marks NATPMP_LIBSPEC. strnatpmperr is the one a build can lack: upstream compiles it only with
+    /// ENABLE_STRNATPMPERR (its Makefile and CMakeLists.txt define it; a build by other means may not).
+    /// </summary>
+    internal static void EnsureNatpmpCompatible(IntPtr library, string name)
+    {
+        var missing = Array.FindAll(NatpmpNativeMethods.Exports, e => !NativeLibrary.TryGetExport(library, e, out _));
+        if (missing.Length > 0)
+        {
+            throw new IncompatibleNativeLibraryException(
+                $"The libnatpmp library loaded from '{name}' lacks {string.Join(", ", missing)}: MiniUpnp.Net calls all seven " +
+                "functions of natpmp.h (strnatpmperr exists only in a build with ENABLE_STRNATPMPERR). Use the library " +
+                $"shipped in the MiniUpnp.Net runtime packages, or point {NatpmpPathVariable} at a libnatpmp 20230423 build " +
+                "with ENABLE_STRNATPMPERR.");
+        }
+    }
+
+    /// <summary>
+    /// miniupnpc's and libnatpmp's sockets need Winsock initialised. The Python module calls WSAStartup when it is imported;
     /// .NET calls it only once System.Net.Sockets is used, which a program using only this binding may never do.
     /// WSAStartup is reference-counted, so an extra call is harmless; like Python, we never call WSACleanup.
     /// </summary>
@@ -93,7 +124,7 @@ internal static partial class NativeLibraryLoader
             int error = WSAStartup(0x0202, wsaData);
             if (error != 0)
             {
-                throw new DllNotFoundException($"WSAStartup failed with error {error}: miniupnpc cannot use sockets.");
+                throw new DllNotFoundException($"WSAStartup failed with error {error}: miniupnpc and libnatpmp cannot use sockets.");
             }
         }
     }

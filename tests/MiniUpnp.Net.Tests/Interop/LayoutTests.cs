@@ -14,7 +14,9 @@ namespace MiniUpnp.Net.Tests.Interop;
 
 /// <summary>
 /// The generated structs have the C layout: tests/native/layout_probe.c, compiled against the same headers by the
-/// native build, prints sizeof/offsetof of every field, and each must match the managed struct.
+/// native build, prints sizeof/offsetof of every field, and each must match the managed struct: miniupnpc's, libnatpmp's
+/// (natpmpresp_t's union flattened: pnu.newportmapping.lifetime is pnu_newportmapping_lifetime) and the C library's
+/// struct timeval that natpmp_t holds (hand-written as timevalStruct).
 /// </summary>
 public class LayoutTests
 {
@@ -23,7 +25,7 @@ public class LayoutTests
     private static IEnumerable<Type> GeneratedStructs() =>
         typeof(Miniupnpc).Assembly.GetTypes()
             .Where(t => t.Namespace == "MiniUpnp.Net.Interop" && t.IsValueType && !t.IsEnum && !t.IsNested
-                        && t.StructLayoutAttribute?.Value == LayoutKind.Sequential)
+                        && t.StructLayoutAttribute?.Value is LayoutKind.Sequential or LayoutKind.Explicit)
             .OrderBy(t => t.Name, StringComparer.Ordinal);
 
     /// <summary>The C struct a generated layout describes: <c>UPNPDevStruct</c> is <c>struct UPNPDev</c>.</summary>
@@ -40,6 +42,7 @@ public class LayoutTests
         Assert.That(Probe.Value.Sizes.Keys, Is.EquivalentTo(new[]
         {
             "UPNPDev", "UPNPUrls", "IGDdatas_service", "IGDdatas", "PortMapping", "PortMappingParserData",
+            "natpmp_t", "natpmpresp_t", "timeval",
         }));
     }
 

@@ -5,7 +5,7 @@ using System.Threading;
 namespace MiniUpnp.Net.Native;
 
 /// <summary>
-/// Base of every handle that owns a miniupnpc allocation. A handle released by the finalizer instead of
+/// Base of every handle that owns a miniupnpc or libnatpmp allocation (the name is miniupnpc's, which came first). A handle released by the finalizer instead of
 /// <see cref="IDisposable.Dispose"/> is counted, so the tests can fail on a forgotten Dispose
 /// (the habit of LibGit2Sharp's leak-identifying builds).
 /// </summary>
@@ -14,7 +14,7 @@ public abstract class MiniupnpcSafeHandle : SafeHandle
     private static int s_finalizedUndisposed;
 
     /// <summary>Creates an invalid handle; the marshaller or a derived constructor sets it. Only this assembly derives
-    /// from it: every handle type frees one particular miniupnpc allocation.</summary>
+    /// from it: every handle type frees one particular native allocation.</summary>
     private protected MiniupnpcSafeHandle() : base(IntPtr.Zero, ownsHandle: true)
     {
     }
