@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
+using MiniUpnp.Net.Tool.Natpmpc;
 using MiniUpnp.Net.Tool.Output;
 using MiniUpnp.Net.Tool.Simple;
 using MiniUpnp.Net.Tool.Upnpc;
@@ -29,7 +30,9 @@ internal static class ToolCommandLine
 
     /// <summary>Parses a command line as typed: upnpc's syntax goes through <see cref="UpnpcArgumentScanner"/> first.</summary>
     internal static ParseResult Parse(string[] args) =>
-        CreateRootCommand().Parse(UpnpcArgumentScanner.ToParserArguments(args, SimpleCommands.Names), ParserConfiguration);
+        CreateRootCommand().Parse(args is [NatpmpcProgram.Name, .. var rest]
+            ? [NatpmpcProgram.Name, "--", .. rest] // natpmpc reads its words itself (NatpmpcArguments), even -h or --
+            : UpnpcArgumentScanner.ToParserArguments(args, SimpleCommands.Names), ParserConfiguration);
 
     /// <summary>Runs what was parsed; a parse error is reported as upnpc reports a usage error, or in one line for a simple verb.</summary>
     internal static Task<int> InvokeAsync(ParseResult parseResult)
@@ -61,6 +64,7 @@ internal static class ToolCommandLine
         {
             root.Subcommands.Add(command);
         }
+        root.Subcommands.Add(CreateNatpmpcCommand());
         // No command letter: upnpc's "Command line argument error." and its usage.
         root.SetAction(static parseResult => UpnpcProgram.Run(parseResult, command: null));
         // --help: upnpc's usage for the upnpc syntax, System.CommandLine's help for the simple verbs.
@@ -79,7 +83,22 @@ internal static class ToolCommandLine
             text.Append($"  {ToolConsole.ProgramName} {command.Name}{arguments} [options]\n    {command.Description}\n");
         }
         text.Append($"  {ToolConsole.ProgramName} COMMAND --help\n    The options of a simple command.\n");
+        text.Append($"\nNAT-PMP:\n  {NatpmpcProgram.ProgramName} [-g ipv4address] [-a <public port> <private port> <protocol> [lifetime]]\n" +
+                    $"    libnatpmp's natpmpc (same options and output); {NatpmpcProgram.ProgramName} -h for its usage.\n");
         return text.ToString();
+    }
+
+    /// <summary>
+    /// <c>natpmpc ...</c>: every word after the verb goes to natpmpc's own argument loop (<see cref="Parse"/> puts them
+    /// after "--"), so that its grammar, messages and exit codes are natpmpc's rather than the parser's.
+    /// </summary>
+    private static Command CreateNatpmpcCommand()
+    {
+        var words = new Argument<string[]>("arguments") { Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command(NatpmpcProgram.Name, "libnatpmp's natpmpc: the public address, or a port mapping (-a), over NAT-PMP.");
+        command.Arguments.Add(words);
+        command.SetAction(parseResult => NatpmpcProgram.Run(parseResult.GetValue(words) ?? []));
+        return command;
     }
 
     private sealed class ToolHelpAction(string simpleCommands, SynchronousCommandLineAction standardHelp) : SynchronousCommandLineAction
