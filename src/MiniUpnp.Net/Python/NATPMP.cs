@@ -62,13 +62,19 @@ public sealed class NATPMP : IDisposable
 
     /// <summary>Python: <c>NATPMP()</c>. Opens the UDP socket to the default gateway's NAT-PMP port (C
     /// <c>initnatpmp(&amp;n, 0, 0)</c>); a failure is not reported here (Python ignores it): the calls report it.</summary>
-    public NATPMP()
+    public NATPMP() : this(0, 0)
+    {
+    }
+
+    /// <summary>For tests: a gateway named, not found (C <c>initnatpmp(&amp;n, 1, forcedgw)</c>), e.g. a responder on a
+    /// loopback address.</summary>
+    internal NATPMP(int forcegw, uint forcedgw)
     {
         _natpmp = new SafeNatpmpHandle();
         try
         {
             // libnatpmpmodule.c, NATPMPObject_new: the result is not checked.
-            _ = Libnatpmp.initnatpmp(_natpmp, 0, 0);
+            _ = Libnatpmp.initnatpmp(_natpmp, forcegw, forcedgw);
         }
         catch
         {
