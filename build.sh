@@ -357,15 +357,23 @@ build_python_reference() {
   [ -f /etc/debian_version ] && ensure_packages $PKGS_LAB
   local out="$ARTIFACTS/python-ref" src="$ARTIFACTS/src/miniupnpc-2.3.3"
   [ -d "$src" ] || verb_native
-  if [ -f "$out/stamp" ] && cmp -s "$out/stamp" "$src/.miniupnpnet-stamp" && ls "$out"/lib/miniupnpc*.so >/dev/null 2>&1; then
-    return 0
+  if ! { [ -f "$out/stamp" ] && cmp -s "$out/stamp" "$src/.miniupnpnet-stamp" && ls "$out"/lib/miniupnpc*.so >/dev/null 2>&1; }; then
+    say "reference: Python module miniupnpc 2.3.3 (setup.py build)"
+    rm -rf "$out"; mkdir -p "$out/lib"
+    cp -r "$src" "$out/src"
+    (cd "$out/src" && /usr/bin/python3 setup.py build >"$out/build.log" 2>&1) || { tail -20 "$out/build.log" >&2; die "building the Python reference module failed"; }
+    cp "$out"/src/build/lib.*/miniupnpc*.so "$out/lib/"
+    cp "$src/.miniupnpnet-stamp" "$out/stamp"
   fi
-  say "reference: Python module miniupnpc 2.3.3 (setup.py build)"
-  rm -rf "$out"; mkdir -p "$out/lib"
-  cp -r "$src" "$out/src"
-  (cd "$out/src" && /usr/bin/python3 setup.py build >"$out/build.log" 2>&1) || { tail -20 "$out/build.log" >&2; die "building the Python reference module failed"; }
-  cp "$out"/src/build/lib.*/miniupnpc*.so "$out/lib/"
-  cp "$src/.miniupnpnet-stamp" "$out/stamp"
+  # libnatpmp's module is Python 2 only: tests/lab/natpmp-py3.sh builds it for Python 3 (module init and type header
+  # changed, nothing else), test only, never shipped.
+  local nout="$ARTIFACTS/python-ref-natpmp" nsrc="$ARTIFACTS/src/libnatpmp-20230423"
+  [ -d "$nsrc" ] || verb_native
+  if ! { [ -f "$nout/stamp" ] && cmp -s "$nout/stamp" "$nsrc/.miniupnpnet-stamp" && ls "$nout"/lib/libnatpmp*.so >/dev/null 2>&1; }; then
+    say "reference: Python module libnatpmp 20230423 (Python 3 init, tests/lab/natpmp-py3.sh)"
+    "$ROOT/tests/lab/natpmp-py3.sh" "$nsrc" "$nout" || die "building the libnatpmp Python reference module failed"
+    cp "$nsrc/.miniupnpnet-stamp" "$nout/stamp"
+  fi
 }
 
 # The IGD lab needs root, Linux network namespaces, nftables and miniupnpd.
