@@ -88,7 +88,10 @@ public class NatpmpcConformanceTests
     }
 
     /// <summary>natpmpc crashes on -g as its last word (inet_addr(NULL)); upnpc-net natpmpc says what is missing.</summary>
+    // NotUnderSanitizers: the reference natpmpc's own SIGSEGV is caught by the preloaded ASan runtime, which reports it
+    // (a sanitizer report of upstream's tool, not of our code) and exits 1 instead of dying by the signal.
     [Test]
+    [Category("NotUnderSanitizers")]
     public void GatewayWithoutAddressIsAnErrorNotACrash()
     {
         var reference = Run(Reference, ["-g"]);
