@@ -23,7 +23,6 @@ namespace MiniUpnp.Net.Tests.Lab.Tool;
 /// /proc/net/route is the lab's IGD.</remarks>
 public class NatpmpcConformanceTests
 {
-    private static readonly TimeSpan ProcessTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Stopped by the argument loop: usage, unknown options, missing or bad values.</summary>
     private static readonly string[] ParseCases =
@@ -97,10 +96,10 @@ public class NatpmpcConformanceTests
         var reference = Run(Reference, ["-g"]);
         var ours = Run(Tool, ["natpmpc", "-g"]);
         Assert.That(reference.Code, Is.Not.EqualTo(0).And.Not.EqualTo(1), $"the reference crashes (SIGSEGV): exit {reference.Code}");
-        Assert.That(ours, Is.EqualTo(new Output(1, "", "Not enough arguments for option -g\n")));
+        Assert.That(ours, Is.EqualTo(new ToolOutput(1, "", "Not enough arguments for option -g\n")));
         // natpmpc first tries "-g" as -a's lifetime (and names the protocol in its message), then reads it as -g.
         var afterOption = Run(Tool, ["natpmpc", "-a", "1", "2", "tcp", "-g"]);
-        Assert.That(afterOption, Is.EqualTo(new Output(1, "", "tcp is not a correct 32bits unsigned integer\nNot enough arguments for option -g\n")));
+        Assert.That(afterOption, Is.EqualTo(new ToolOutput(1, "", "tcp is not a correct 32bits unsigned integer\nNot enough arguments for option -g\n")));
     }
 
     /// <summary>upnpc-net's --help names the verb.</summary>
@@ -114,15 +113,13 @@ public class NatpmpcConformanceTests
 
     // ---------------------------------------------------------------- running and comparing
 
-    private sealed record Executable(string Path, string[] Prefix);
 
-    private sealed record Output(int Code, string Stdout, string Stderr);
 
     private static Executable Reference { get; } = new(TestPaths.NativeTool("natpmpc"), []);
 
     private static Executable Tool { get; } = new(DotnetHost(), [ToolDll()]);
 
-    private static Output Compare(string[] args)
+    private static ToolOutput Compare(string[] args)
     {
         var reference = Run(Reference, args);
         var ours = Run(Tool, ["natpmpc", .. args]);
@@ -146,29 +143,9 @@ public class NatpmpcConformanceTests
             : words.ToArray();
     }
 
-    private static Output Run(Executable program, IReadOnlyList<string> args)
+    private static ToolOutput Run(Executable program, IReadOnlyList<string> args)
     {
-        var psi = new ProcessStartInfo(program.Path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in program.Prefix.Concat(args))
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(ProcessTimeout))
-        {
-            process.Kill(entireProcessTree: true); // our own child, by its handle
-            process.WaitForExit();
-            Assert.Fail($"{program.Path} {string.Join(' ', args)}: no answer within {ProcessTimeout.TotalSeconds} s");
-        }
-        process.WaitForExit();
-        var output = new Output(process.ExitCode, stdout.Result, stderr.Result);
+        var output = ToolProcess.Run(program, args);
         TestContext.Out.WriteLine($"$ {Path.GetFileName(program.Prefix.FirstOrDefault() ?? program.Path)} {string.Join(' ', args)}  (exit {output.Code})\n{output.Stdout}{output.Stderr}");
         return output;
     }

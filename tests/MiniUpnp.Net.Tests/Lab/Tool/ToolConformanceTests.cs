@@ -27,7 +27,6 @@ public class ToolConformanceTests
     /// <summary>Seconds a ticking value may move between the reference's run and ours.</summary>
     private const int TickTolerance = 3;
 
-    private static readonly TimeSpan ProcessTimeout = TimeSpan.FromSeconds(30);
 
     // External ports 47100-47199 belong to these tests (other lab tests use 41000-43xxx).
     private static readonly UpnpcCase[] Cases =
@@ -201,9 +200,7 @@ public class ToolConformanceTests
 
     // ---------------------------------------------------------------- running
 
-    private sealed record Executable(string Path, string[] Prefix);
 
-    private sealed record Output(int Code, string Stdout, string Stderr);
 
     private static Executable Reference { get; } = new(TestPaths.NativeTool("upnpc"), []);
 
@@ -214,10 +211,10 @@ public class ToolConformanceTests
     /// <see cref="UpnpcCase.UsesPinhole"/>, a fresh pinhole's ID replaces {pinhole} in the command line and, in what the
     /// program printed, the placeholder replaces the ID again so that both runs read alike.
     /// </summary>
-    private static Output RunSide(UpnpcCase testCase, Executable program)
+    private static ToolOutput RunSide(UpnpcCase testCase, Executable program)
     {
         string? pinhole = null;
-        Output? output = null;
+        ToolOutput? output = null;
         try
         {
             foreach (string setup in testCase.Setup)
@@ -265,30 +262,7 @@ public class ToolConformanceTests
     private static string? PrintedPinholeId(string stdout) =>
         Regex.Match(stdout, @"Pinhole ID = (\d+)$", RegexOptions.Multiline) is { Success: true } m ? m.Groups[1].Value : null;
 
-    private static Output Run(Executable program, IReadOnlyList<string> args)
-    {
-        var psi = new ProcessStartInfo(program.Path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in program.Prefix.Concat(args))
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(ProcessTimeout))
-        {
-            process.Kill(entireProcessTree: true); // our own child, by its handle
-            process.WaitForExit();
-            Assert.Fail($"{program.Path} {string.Join(' ', args)}: no answer within {ProcessTimeout.TotalSeconds} s");
-        }
-        process.WaitForExit();
-        return new Output(process.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static ToolOutput Run(Executable program, IReadOnlyList<string> args) => ToolProcess.Run(program, args);
 
     /// <summary>The dotnet host running these tests (…/dotnet/shared/Microsoft.NETCore.App/&lt;version&gt;/ → …/dotnet/dotnet).</summary>
     private static string DotnetHost()

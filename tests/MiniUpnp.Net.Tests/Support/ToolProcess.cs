@@ -1,0 +1,46 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using NUnit.Framework;
+
+namespace MiniUpnp.Net.Tests.Support;
+
+/// <summary>A program a conformance test runs: its path and the words before the test's arguments (dotnet's dll).</summary>
+internal sealed record Executable(string Path, string[] Prefix);
+
+/// <summary>What a run printed and returned.</summary>
+internal sealed record ToolOutput(int Code, string Stdout, string Stderr);
+
+/// <summary>Runs the reference tools (upnpc, natpmpc) and upnpc-net the same way, for the tool conformance tests.</summary>
+internal static class ToolProcess
+{
+    internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs <paramref name="program"/> with <paramref name="args"/>; a run past <see cref="Timeout"/> is killed
+    /// (our own child, by its handle) and fails the test.</summary>
+    internal static ToolOutput Run(Executable program, IReadOnlyList<string> args)
+    {
+        var psi = new ProcessStartInfo(program.Path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in program.Prefix.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(Timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            Assert.Fail($"{program.Path} {string.Join(' ', args)}: no answer within {Timeout.TotalSeconds} s");
+        }
+        process.WaitForExit();
+        return new ToolOutput(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
