@@ -32,7 +32,7 @@ ENV_KEYS=(LAB_ID LAN_NS IGD_NS WAN_NS LAN_IF IGD_LAN_IF IGD_WAN_IF WAN_IF
   LAN_ADDR IGD_LAN_ADDR IGD_WAN_ADDR WAN_ADDR LAN_ADDR6 IGD_LAN_ADDR6 IGD_WAN_ADDR6 WAN_ADDR6
   LAN_NET WAN_NET LAN_NET6 WAN_NET6 ROOTDESC_URL ROOTDESC_URL6 HTTP_PORT NATPMP_PORT STUN_PORT
   MINIUPNPD_PID STUN_PID LAN_ADOPTED LAN_CREATED IGD_CREATED WAN_CREATED
-  STATE_DIR MINIUPNPD_CONF MINIUPNPD_LOG STUN_LOG UUID)
+  STATE_DIR MINIUPNPD_CONF MINIUPNPD_LOG STUN_LOG UUID PROFILE EPOCH)
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
@@ -40,13 +40,20 @@ die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
 usage() {
   cat <<EOF
 Usage: $(basename "$0") COMMAND [options]
-  up [--id ID] [--state-dir DIR]     create the lab (adopts an existing mu-ID-lan namespace)
+  up [--id ID] [--state-dir DIR] [--profile P] [--epoch E]
+                                     create the lab (adopts an existing mu-ID-lan namespace)
   down [--id ID] [--state-dir DIR] [--keep-state]
                                      end processes by PID, delete created namespaces, remove state
   status [--id ID]                   show namespaces/processes; exit 0 if all up, 1 otherwise
-  restart-igd [--id ID] [--flush] [--http-port N]
+  restart-igd [--id ID] [--flush] [--http-port N] [--profile P] [--epoch E]
                                      restart miniupnpd (--flush: empty its nft chains first;
                                      --http-port: serve on another port, as routers that pick one per boot)
+  --profile all|upnp|natpmp          what the router speaks: UPnP IGD, NAT-PMP and PCP (all, the
+                                     default), UPnP only, or NAT-PMP and PCP only (enable_upnp=no);
+                                     restart-igd keeps the lab's current profile unless given
+  --epoch system|daemon              NAT-PMP/PCP epoch (and UPnP uptime) counted from the system's
+                                     boot (system, the default: a restart keeps the epoch) or from
+                                     miniupnpd's start (daemon: a restart is a new epoch)
   stop-igd [--id ID] [--flush]       stop miniupnpd
   start-igd [--id ID]                start miniupnpd with the same config, wait for HTTP
   freeze-igd [--id ID] / thaw-igd    SIGSTOP / SIGCONT miniupnpd: connections are accepted by
@@ -352,6 +359,9 @@ write_miniupnpd_conf() {
   sed -e "s|@LAB_ID@|$LAB_ID|g" -e "s|@IGD_WAN_IF@|$IGD_WAN_IF|g" -e "s|@IGD_LAN_IF@|$IGD_LAN_IF|g" \
       -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@WAN_ADDR@|$WAN_ADDR|g" -e "s|@STUN_PORT@|$STUN_PORT|g" \
       -e "s|@UUID@|$UUID|g" -e "s|@LAN_NET@|$LAN_NET|g" \
+      -e "s|@ENABLE_UPNP@|$([[ $PROFILE == natpmp ]] && echo no || echo yes)|g" \
+      -e "s|@ENABLE_NATPMP@|$([[ $PROFILE == upnp ]] && echo no || echo yes)|g" \
+      -e "s|@SYSTEM_UPTIME@|$([[ $EPOCH == daemon ]] && echo no || echo yes)|g" \
       "$LAB_DIR/miniupnpd.conf.in" >"$MINIUPNPD_CONF"
   ! grep -n '@[A-Z0-9_]*@' "$MINIUPNPD_CONF" || die "unreplaced placeholder in $MINIUPNPD_CONF"
 }
@@ -424,6 +434,42 @@ while True:
 EOF
 }
 
+# NAT-PMP public address request to UDP 5351 until answered; same contract as wait_http.
+wait_natpmp() {
+  local timeout=$1 pid=${2:-}
+  nsx "$LAN_NS" "$PYTHON" - "$IGD_LAN_ADDR" "$NATPMP_PORT" "$timeout" "$pid" <<'EOF'
+import os, socket, sys, time
+host, port, timeout, pid = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+deadline = time.monotonic() + timeout
+last = "no attempt"
+while True:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.1)
+    try:
+        s.sendto(b"\0\0", (host, port))
+        data = s.recv(64)
+        if len(data) >= 12 and data[1] == 128:
+            sys.exit(0)
+        last = "unexpected reply %r" % data
+    except OSError as e:
+        last = str(e)
+    finally:
+        s.close()
+    if pid and not os.path.exists("/proc/%s" % pid):
+        print("miniupnpd (pid %s) exited" % pid, file=sys.stderr); sys.exit(2)
+    if time.monotonic() >= deadline:
+        print("no NAT-PMP answer from %s:%d within %.1fs: %s" % (host, port, timeout, last), file=sys.stderr)
+        sys.exit(1)
+    time.sleep(0.05)
+EOF
+}
+
+# Ready as the profile says: HTTP for UPnP, UDP 5351 for NAT-PMP/PCP (both for "all").
+wait_ready() {
+  if [[ ${PROFILE:-all} != natpmp ]]; then wait_http "$@" || return; fi
+  if [[ ${PROFILE:-all} != upnp ]]; then wait_natpmp "$@" || return; fi
+}
+
 start_igd() {
   if pid_is_ours "${MINIUPNPD_PID:-}" "$IGD_NS" miniupnpd; then
     log "miniupnpd already running (pid $MINIUPNPD_PID)"; return 0
@@ -433,7 +479,7 @@ start_igd() {
   echo "---- $(date '+%F %T') starting miniupnpd" >>"$MINIUPNPD_LOG"
   MINIUPNPD_PID=$(spawn "$MINIUPNPD_LOG" "$IGD_NS" "$MINIUPNPD" -d -f "$MINIUPNPD_CONF" -P "$STATE_DIR/miniupnpd.pid")
   write_env
-  if ! wait_http "$HTTP_WAIT" "$MINIUPNPD_PID"; then
+  if ! wait_ready "$HTTP_WAIT" "$MINIUPNPD_PID"; then
     tail -n 30 "$MINIUPNPD_LOG" >&2 || true
     die "miniupnpd did not come up"
   fi
@@ -554,6 +600,7 @@ cmd_up() {
 
   write_nft_ruleset
   nsx "$IGD_NS" nft -f "$STATE_DIR/nftables.conf"
+  set_profile
   write_miniupnpd_conf
   : >"$MINIUPNPD_LOG"; : >"$STUN_LOG"
   write_env
@@ -661,10 +708,26 @@ cmd_status() {
     echo "stun.py pid ${STUN_PID:-none}: NOT running"; ok=1
   fi
   if [[ $ok == 0 ]]; then
-    if wait_http 1 >/dev/null 2>&1; then echo "http $ROOTDESC_URL: answers"
-    else echo "http $ROOTDESC_URL: NO answer"; ok=1; fi
+    PROFILE=${PROFILE:-all}
+    echo "profile $PROFILE, epoch ${EPOCH:-system}"
+    if [[ $PROFILE != natpmp ]]; then
+      if wait_http 1 >/dev/null 2>&1; then echo "http $ROOTDESC_URL: answers"
+      else echo "http $ROOTDESC_URL: NO answer"; ok=1; fi
+    fi
+    if [[ $PROFILE != upnp ]]; then
+      if wait_natpmp 1 >/dev/null 2>&1; then echo "nat-pmp $IGD_LAN_ADDR:$NATPMP_PORT: answers"
+      else echo "nat-pmp $IGD_LAN_ADDR:$NATPMP_PORT: NO answer"; ok=1; fi
+    fi
   fi
   return $ok
+}
+
+# --profile / --epoch over what the lab had (defaults: all, system), checked.
+set_profile() {
+  PROFILE=${OPT_PROFILE:-${PROFILE:-all}}
+  EPOCH=${OPT_EPOCH:-${EPOCH:-system}}
+  [[ $PROFILE =~ ^(all|upnp|natpmp)$ ]] || die "--profile must be all, upnp or natpmp: '$PROFILE'"
+  [[ $EPOCH =~ ^(system|daemon)$ ]] || die "--epoch must be system or daemon: '$EPOCH'"
 }
 
 cmd_restart_igd() {
@@ -679,11 +742,12 @@ cmd_restart_igd() {
     HTTP_PORT=$OPT_HTTP_PORT
     ROOTDESC_URL=http://$IGD_LAN_ADDR:$HTTP_PORT/rootDesc.xml
     ROOTDESC_URL6=http://[$IGD_LAN_ADDR6]:$HTTP_PORT/rootDesc.xml
-    write_miniupnpd_conf
   fi
+  set_profile
+  write_miniupnpd_conf
   start_igd
   write_env
-  log "miniupnpd restarted$([[ ${OPT_FLUSH:-0} == 1 ]] && echo ' (flushed)') in $(ms_since "$t0") ms, pid $MINIUPNPD_PID"
+  log "miniupnpd restarted (profile $PROFILE, epoch $EPOCH)$([[ ${OPT_FLUSH:-0} == 1 ]] && echo ' (flushed)') in $(ms_since "$t0") ms, pid $MINIUPNPD_PID"
 }
 
 cmd_stop_igd() {
@@ -972,7 +1036,7 @@ print(" ".join(t.rsplit(":", 2)[-2] + ":" + t.rsplit(":", 1)[-1] for t in re.fin
 ORIG_ARGS=("$@")
 CMD=${1:-}
 [[ $# -gt 0 ]] && shift
-OPT_ID=; OPT_STATE_DIR=; OPT_FLUSH=0; OPT_HTTP_PORT=; KEEP_STATE=0
+OPT_ID=; OPT_STATE_DIR=; OPT_FLUSH=0; OPT_HTTP_PORT=; OPT_PROFILE=; OPT_EPOCH=; KEEP_STATE=0
 POS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -982,6 +1046,8 @@ while [[ $# -gt 0 ]]; do
     --state-dir=*) OPT_STATE_DIR=$(readlink -m "${1#--state-dir=}"); shift ;;
     --flush) OPT_FLUSH=1; shift ;;
     --http-port) [[ $# -ge 2 ]] || die "--http-port needs a value"; OPT_HTTP_PORT=$2; shift 2 ;;
+    --profile) [[ $# -ge 2 ]] || die "--profile needs a value"; OPT_PROFILE=$2; shift 2 ;;
+    --epoch) [[ $# -ge 2 ]] || die "--epoch needs a value"; OPT_EPOCH=$2; shift 2 ;;
     --keep-state) KEEP_STATE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; POS+=("$@"); break ;;
