@@ -326,7 +326,7 @@ verb_test_sanitize() {
   if ! "${runner[@]}" env VSTEST_TESTHOST_SHUTDOWN_TIMEOUT=180000 \
          dotnet test "$ROOT/tests/MiniUpnp.Net.Tests" -c "$CONFIGURATION" --no-build -nologo \
          --filter "TestCategory!=NotUnderSanitizers" \
-         -e "LD_PRELOAD=$runtime" -e "MINIUPNPNET_NATIVE_LIBRARY=$lib" -e "ASAN_OPTIONS=$asan" \
+         -e "LD_PRELOAD=$runtime" -e "MINIUPNPNET_NATIVE_LIBRARY=$lib" -e "MINIUPNPNET_NATPMP_LIBRARY=${lib%/*}/libnatpmp.so" -e "ASAN_OPTIONS=$asan" \
          -e "LSAN_OPTIONS=suppressions=$san/lsan-dotnet.supp:print_suppressions=1:use_tls=0" \
          -e "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan:log_exe_name=1" \
          --logger "trx;LogFileName=nunit-sanitize.trx" --logger "console;verbosity=normal" \
