@@ -32,7 +32,8 @@ ENV_KEYS=(LAB_ID LAN_NS IGD_NS WAN_NS LAN_IF IGD_LAN_IF IGD_WAN_IF WAN_IF
   LAN_ADDR IGD_LAN_ADDR IGD_WAN_ADDR WAN_ADDR LAN_ADDR6 IGD_LAN_ADDR6 IGD_WAN_ADDR6 WAN_ADDR6
   LAN_NET WAN_NET LAN_NET6 WAN_NET6 ROOTDESC_URL ROOTDESC_URL6 HTTP_PORT NATPMP_PORT STUN_PORT
   MINIUPNPD_PID STUN_PID LAN_ADOPTED LAN_CREATED IGD_CREATED WAN_CREATED
-  STATE_DIR MINIUPNPD_CONF MINIUPNPD_LOG STUN_LOG UUID PROFILE EPOCH)
+  STATE_DIR MINIUPNPD_CONF MINIUPNPD_LOG STUN_LOG UUID PROFILE EPOCH
+  CARRIER INET_NS INET_IF CARRIER_IF INET_ADDR CARRIER_ADDR INET_NET INET_STUN_PID INET_CREATED)
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
@@ -40,8 +41,13 @@ die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
 usage() {
   cat <<EOF
 Usage: $(basename "$0") COMMAND [options]
-  up [--id ID] [--state-dir DIR] [--profile P] [--epoch E]
+  up [--id ID] [--state-dir DIR] [--profile P] [--epoch E] [--carrier C]
                                      create the lab (adopts an existing mu-ID-lan namespace)
+  --carrier none|cgnat|double        none (the default): the wan namespace is the Internet. cgnat: the
+                                     wan namespace is a carrier that masquerades the router's 100.64
+                                     address to 198.18.C.1 towards a fifth namespace, mu-ID-inet
+                                     (198.18.C.2, a STUN responder). double: the same, with the
+                                     router's WAN address in 192.168.C.0/24 (a second router)
   down [--id ID] [--state-dir DIR] [--keep-state]
                                      end processes by PID, delete created namespaces, remove state
   status [--id ID]                   show namespaces/processes; exit 0 if all up, 1 otherwise
@@ -212,6 +218,7 @@ set_names() {
   LAN_NS=mu-$LAB_ID-lan; IGD_NS=mu-$LAB_ID-igd; WAN_NS=mu-$LAB_ID-wan
   # interface names: at most 14 characters (limit 15)
   LAN_IF=mu-$tag-lan; IGD_LAN_IF=mu-$tag-ilan; IGD_WAN_IF=mu-$tag-iwan; WAN_IF=mu-$tag-wan
+  CARRIER_IF=mu-$tag-cin; INET_IF=mu-$tag-inet
 }
 
 set_paths() {
@@ -312,11 +319,22 @@ choose_subnets() {
     NET_C=$((1 + (h / 38400) % 254))   # 100.64.1.0 .. 100.64.254.0
     if grep -Eq "(^|[^0-9.])10\.$NET_A\.$NET_B\.[0-9]" <<<"$used"; then continue; fi
     if grep -Eq "(^|[^0-9.])100\.64\.$NET_C\.[0-9]" <<<"$used"; then continue; fi
+    if [[ $CARRIER != none ]] && grep -Eq "(^|[^0-9.])(198\.18|192\.168)\.$NET_C\.[0-9]" <<<"$used"; then continue; fi
     break
   done
   (( try < 64 )) || die "no free subnet found for lab $LAB_ID"
   LAN_ADDR=10.$NET_A.$NET_B.2;  IGD_LAN_ADDR=10.$NET_A.$NET_B.1;  LAN_NET=10.$NET_A.$NET_B.0/24
   IGD_WAN_ADDR=100.64.$NET_C.1; WAN_ADDR=100.64.$NET_C.2;         WAN_NET=100.64.$NET_C.0/24
+  if [[ $CARRIER == double ]]; then
+    IGD_WAN_ADDR=192.168.$NET_C.1; WAN_ADDR=192.168.$NET_C.2; WAN_NET=192.168.$NET_C.0/24
+  fi
+  # The Internet: the wan namespace itself, or behind the carrier a namespace of its own (198.18/15 is reserved
+  # for benchmarking: no one's real address).
+  if [[ $CARRIER == none ]]; then
+    INET_NS=$WAN_NS; INET_ADDR=$WAN_ADDR; CARRIER_ADDR=; INET_NET=$WAN_NET
+  else
+    INET_NS=mu-$LAB_ID-inet; INET_ADDR=198.18.$NET_C.2; CARRIER_ADDR=198.18.$NET_C.1; INET_NET=198.18.$NET_C.0/24
+  fi
   # the decimal digits are used as hex groups, so 10.200.31.x <-> fd00:200:31::x
   LAN_ADDR6=fd00:$NET_A:$NET_B::2; IGD_LAN_ADDR6=fd00:$NET_A:$NET_B::1; LAN_NET6=fd00:$NET_A:$NET_B::/64
   IGD_WAN_ADDR6=2001:db8:$NET_C::1; WAN_ADDR6=2001:db8:$NET_C::2;      WAN_NET6=2001:db8:$NET_C::/64
@@ -346,6 +364,7 @@ table inet filter {
 	chain postrouting {
 		type nat hook postrouting priority 100; policy accept;
 		jump postrouting_miniupnpd
+		oifname "$IGD_WAN_IF" meta nfproto ipv4 masquerade
 	}
 	chain prerouting_miniupnpd {
 	}
@@ -387,6 +406,41 @@ wait_links_ready() {
     sleep 0.05
   done
   log "warning: IPv6 link-local addresses not ready after 3 s; continuing"
+}
+
+# The carrier (--carrier cgnat|double): the wan namespace forwards to mu-ID-inet and masquerades what leaves
+# towards it, as a carrier-grade NAT or the first of two home routers does; the router's default route points at
+# it. A STUN responder in the inet namespace sees the carrier's address.
+start_carrier() {
+  INET_CREATED=1; write_env
+  ip netns add "$INET_NS"
+  ip -n "$INET_NS" link set lo up
+  nssysctl "$WAN_NS" net/ipv4/ip_forward=1
+  ip -n "$WAN_NS" link add "$CARRIER_IF" type veth peer name "$INET_IF" netns "$INET_NS"
+  ip -n "$WAN_NS" addr add "$CARRIER_ADDR/24" dev "$CARRIER_IF"
+  ip -n "$INET_NS" addr add "$INET_ADDR/24" dev "$INET_IF"
+  ip -n "$WAN_NS" link set "$CARRIER_IF" up
+  ip -n "$INET_NS" link set "$INET_IF" up
+  ip -n "$IGD_NS" route replace default via "$WAN_ADDR" dev "$IGD_WAN_IF"
+  nsx "$WAN_NS" nft -f - <<EOF
+table ip carrier {
+	chain postrouting {
+		type nat hook postrouting priority 100; policy accept;
+		oifname "$CARRIER_IF" masquerade
+	}
+}
+EOF
+  rm -f "$STATE_DIR/inet-stun.pid"
+  INET_STUN_PID=$(spawn "$STATE_DIR/inet-stun.log" "$INET_NS" "$PYTHON" -u "$LAB_DIR/stun.py" serve \
+    --bind "$INET_ADDR" --port "$STUN_PORT" --pidfile "$STATE_DIR/inet-stun.pid")
+  write_env
+  # bounded (50 x 0.1 s), and through both NATs: from the igd the responder must see the carrier's address
+  local seen
+  seen=$(nsx "$IGD_NS" "$PYTHON" "$LAB_DIR/stun.py" probe "$INET_ADDR" --port "$STUN_PORT" --timeout 0.1 --tries 50) \
+    || { tail -n 20 "$STATE_DIR/inet-stun.log" >&2 || true; die "STUN responder does not answer on $INET_ADDR:$STUN_PORT"; }
+  [[ $seen == "$CARRIER_ADDR:"* ]] || die "the inet STUN responder sees '$seen', not the carrier's $CARRIER_ADDR"
+  local p; p=$(cat "$STATE_DIR/inet-stun.pid" 2>/dev/null || true)
+  if [[ $p =~ ^[0-9]+$ && $p != "$INET_STUN_PID" ]]; then INET_STUN_PID=$p; write_env; fi
 }
 
 start_stun() {
@@ -544,7 +598,9 @@ cmd_up() {
   set_names
   STATE_DIR=${OPT_STATE_DIR:-}
   set_paths
-  if ns_exists "$IGD_NS" || ns_exists "$WAN_NS"; then
+  CARRIER=${OPT_CARRIER:-none}
+  [[ $CARRIER =~ ^(none|cgnat|double)$ ]] || die "--carrier must be none, cgnat or double: '$CARRIER'"
+  if ns_exists "$IGD_NS" || ns_exists "$WAN_NS" || ns_exists "mu-$LAB_ID-inet"; then
     die "lab $LAB_ID exists already ($IGD_NS/$WAN_NS present): run '$0 down --id $LAB_ID' first"
   fi
   if [[ -f $STATE_DIR/lab.env ]]; then
@@ -553,7 +609,7 @@ cmd_up() {
   fi
   choose_subnets
   UUID=$(cat /proc/sys/kernel/random/uuid)
-  LAN_ADOPTED=0; LAN_CREATED=0; IGD_CREATED=0; WAN_CREATED=0; MINIUPNPD_PID=; STUN_PID=
+  LAN_ADOPTED=0; LAN_CREATED=0; IGD_CREATED=0; WAN_CREATED=0; INET_CREATED=0; MINIUPNPD_PID=; STUN_PID=; INET_STUN_PID=
   mkdir -p "$STATE_DIR"
 
   UP_OK=0
@@ -606,6 +662,7 @@ cmd_up() {
   write_env
 
   start_stun
+  [[ $CARRIER == none ]] || start_carrier
   wait_links_ready
   start_igd
   write_env
@@ -615,7 +672,7 @@ cmd_up() {
   fi
   UP_OK=1
   trap - EXIT INT TERM HUP
-  log "lab $LAB_ID up in $(ms_since "$t0") ms: lan $LAN_ADDR, igd $IGD_LAN_ADDR / $IGD_WAN_ADDR, wan $WAN_ADDR; $ROOTDESC_URL"
+  log "lab $LAB_ID up in $(ms_since "$t0") ms: lan $LAN_ADDR, igd $IGD_LAN_ADDR / $IGD_WAN_ADDR, wan $WAN_ADDR$([[ $CARRIER == none ]] || echo ", carrier $CARRIER $CARRIER_ADDR, inet $INET_ADDR"); $ROOTDESC_URL"
   echo "$STATE_DIR/lab.env"
 }
 
@@ -631,7 +688,8 @@ up_failed() {
 
 remove_state() {
   local f
-  for f in lab.env lab.env.tmp miniupnpd.conf miniupnpd.log miniupnpd.pid stun.log stun.pid stun.pid.tmp nftables.conf; do
+  for f in lab.env lab.env.tmp miniupnpd.conf miniupnpd.log miniupnpd.pid stun.log stun.pid stun.pid.tmp nftables.conf \
+           inet-stun.log inet-stun.pid inet-stun.pid.tmp; do
     rm -f "${STATE_DIR:?}/$f"
   done
   rmdir "$STATE_DIR" 2>/dev/null || true
@@ -647,8 +705,9 @@ do_down() {
     local ns pid
     stop_pid "${MINIUPNPD_PID:-}" "$IGD_NS" miniupnpd miniupnpd
     stop_pid "${STUN_PID:-}" "$WAN_NS" python3 "stun responder"
+    [[ ${INET_CREATED:-0} == 1 ]] && stop_pid "${INET_STUN_PID:-}" "$INET_NS" python3 "inet stun responder"
     # anything else still inside the namespaces we created (started by the lab's users)
-    for ns in "$IGD_NS" "$WAN_NS" $([[ ${LAN_CREATED:-0} == 1 ]] && echo "$LAN_NS"); do
+    for ns in "$IGD_NS" "$WAN_NS" $([[ ${INET_CREATED:-0} == 1 ]] && echo "$INET_NS") $([[ ${LAN_CREATED:-0} == 1 ]] && echo "$LAN_NS"); do
       ns_exists "$ns" || continue
       for pid in $(ip netns pids "$ns" 2>/dev/null); do
         stop_pid "$pid" "$ns" "" "process $pid in $ns"
@@ -659,6 +718,7 @@ do_down() {
     fi
     if [[ ${IGD_CREATED:-1} != 0 ]] && ns_exists "$IGD_NS"; then ip netns del "$IGD_NS"; fi
     if [[ ${WAN_CREATED:-1} != 0 ]] && ns_exists "$WAN_NS"; then ip netns del "$WAN_NS"; fi
+    if [[ ${INET_CREATED:-0} == 1 ]] && ns_exists "$INET_NS"; then ip netns del "$INET_NS"; fi
     if [[ ${LAN_CREATED:-0} == 1 && ${LAN_ADOPTED:-0} != 1 ]] && ns_exists "$LAN_NS"; then
       ip netns del "$LAN_NS"
     elif [[ ${HAVE_STATE:-1} == 0 ]] && ns_exists "$LAN_NS"; then
@@ -1036,7 +1096,7 @@ print(" ".join(t.rsplit(":", 2)[-2] + ":" + t.rsplit(":", 1)[-1] for t in re.fin
 ORIG_ARGS=("$@")
 CMD=${1:-}
 [[ $# -gt 0 ]] && shift
-OPT_ID=; OPT_STATE_DIR=; OPT_FLUSH=0; OPT_HTTP_PORT=; OPT_PROFILE=; OPT_EPOCH=; KEEP_STATE=0
+OPT_ID=; OPT_STATE_DIR=; OPT_FLUSH=0; OPT_HTTP_PORT=; OPT_PROFILE=; OPT_EPOCH=; OPT_CARRIER=; KEEP_STATE=0
 POS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -1048,6 +1108,7 @@ while [[ $# -gt 0 ]]; do
     --http-port) [[ $# -ge 2 ]] || die "--http-port needs a value"; OPT_HTTP_PORT=$2; shift 2 ;;
     --profile) [[ $# -ge 2 ]] || die "--profile needs a value"; OPT_PROFILE=$2; shift 2 ;;
     --epoch) [[ $# -ge 2 ]] || die "--epoch needs a value"; OPT_EPOCH=$2; shift 2 ;;
+    --carrier) [[ $# -ge 2 ]] || die "--carrier needs a value"; OPT_CARRIER=$2; shift 2 ;;
     --keep-state) KEEP_STATE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; POS+=("$@"); break ;;
