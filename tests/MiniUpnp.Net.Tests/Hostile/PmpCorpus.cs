@@ -281,13 +281,13 @@ internal static class PmpCorpus
                 r => r.Index == 0
                     ? new[] { new PmpReply(PmpAnswers.Valid(r)), new PmpReply(PmpAnswers.Valid(r, result: 2)) }
                     : PmpAnswers.One(PmpAnswers.Valid(r)))
-                { Calls = 2, Expect = By(PmpOutcomes.Value, PmpOutcomes.Value, PmpOutcomes.Natpmp(-51)) },
+                { Calls = 2, Expect = By(PmpOutcomes.Value, PmpOutcomes.Value, PmpOutcomes.Natpmp(-51), port: PmpOutcomes.Value) },
 
             new("stale-success", "two calls: the first is answered twice (the second marked); the second is answered",
                 r => r.Index == 0
                     ? new[] { new PmpReply(PmpAnswers.Valid(r)), new PmpReply(PmpAnswers.Valid(r, marked: true)) }
                     : PmpAnswers.One(PmpAnswers.Valid(r)))
-                { Calls = 2, Expect = By(PmpOutcomes.Value, PmpOutcomes.Value, PmpOutcomes.Hostile) },
+                { Calls = 2, Expect = By(PmpOutcomes.Value, PmpOutcomes.Value, PmpOutcomes.Hostile, port: PmpOutcomes.Value) },
         };
         return cases;
     }
