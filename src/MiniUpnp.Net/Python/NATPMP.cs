@@ -26,7 +26,9 @@ namespace MiniUpnp.Net.Python;
 /// is collected) and throws <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>, also from a call that is
 /// waiting when another thread disposes it; it may be used from several threads at once, and calls run one at a time
 /// (Python's module holds the GIL through a call, so its calls never overlap: they share one socket and one pending
-/// request); every call ends within <see cref="CallTimeout"/> (the one member Python does not have).
+/// request); every call ends within <see cref="CallTimeout"/> (the one member Python does not have); and the datagrams
+/// already queued on the socket when a call starts are dropped before its request is sent (Python reads a late answer
+/// to an earlier request, or an error sent after it, as the new call's answer).
 /// </para>
 /// <para>
 /// Arguments are taken as Python takes them: ports and lifetime are converted "without overflow checking"
@@ -243,18 +245,19 @@ public sealed class NATPMP : IDisposable
         {
             // Keeps the socket open while we wait on it, even if Dispose runs meanwhile (the release is deferred).
             _natpmp.DangerousAddRef(ref added);
+            using var socket = _natpmp.s >= 0 ? new Socket(new SafeSocketHandle((IntPtr)_natpmp.s, ownsHandle: false)) : null;
+            DropQueuedDatagrams(socket);
             int r = send(_natpmp);
             if (r < 0)
             {
                 throw new NatpmpException(r);
             }
-            using var socket = new Socket(new SafeSocketHandle((IntPtr)_natpmp.s, ownsHandle: false));
             natpmpresp_t response;
             do
             {
                 // C ignores getnatpmprequesttimeout's result; with a request pending it cannot fail.
                 _ = Libnatpmp.getnatpmprequesttimeout(_natpmp, out var timeout);
-                WaitReadable(socket, timeout, start, bound, member);
+                WaitReadable(socket!, timeout, start, bound, member);
                 r = Libnatpmp.readnatpmpresponseorretry(_natpmp, out response);
                 if (r < 0 && r != Libnatpmp.NATPMP_TRYAGAIN)
                 {
@@ -276,6 +279,45 @@ public sealed class NATPMP : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Drops the datagrams queued on the object's socket before a request is sent: none of them can be its answer (a
+    /// late answer to a request that timed out, a retry's second answer, an error sent after a success). Python's module
+    /// reads them as the next call's answer: libnatpmp 20230423 takes any error answer, whatever its opcode, and a
+    /// mapping answer of the same type and internal port. Not in Python; only those misreadings differ. At most
+    /// <see cref="MaxStaleDatagrams"/>; a pending ICMP error is left to libnatpmp (a peek would consume it).
+    /// </summary>
+    private static void DropQueuedDatagrams(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+        // initnatpmp made the socket non-blocking: say so, or .NET refuses a synchronous receive on it.
+        socket.Blocking = false;
+        var buffer = new byte[16];
+        for (int i = 0; i < MaxStaleDatagrams; i++)
+        {
+            try
+            {
+                if (socket.Available <= 0)
+                {
+                    return;
+                }
+                _ = socket.Receive(buffer);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
+            {
+                // A datagram longer than the buffer: dropped all the same.
+            }
+            catch (SocketException)
+            {
+                return; // the socket is not usable: send reports it, as in Python
+            }
+        }
+    }
+
+    private const int MaxStaleDatagrams = 64;
 
     /// <summary>C <c>select</c> on the socket for <paramref name="timeout"/> (a negative timeout, which makes select fail
     /// at once, returns at once), no later than the call's bound, and looking at the disposed flag meanwhile.</summary>

@@ -21,7 +21,9 @@ namespace MiniUpnp.Net;
 /// answer, <see cref="OperationTimeout"/> (then <see cref="TimeoutException"/>) or the token (then
 /// <see cref="OperationCanceledException"/>). An error from the gateway or from libnatpmp throws
 /// <see cref="NatpmpException"/> with libnatpmp's code and text; a gateway that refuses the port at once (ICMP port
-/// unreachable) gives <c>NATPMP_ERR_NOGATEWAYSUPPORT</c>, "the gateway does not support nat-pmp".
+/// unreachable) gives <c>NATPMP_ERR_NOGATEWAYSUPPORT</c>, "the gateway does not support nat-pmp". A datagram that
+/// cannot be the answer (not version 0, not the response to this request's opcode, a mapping answer for another internal
+/// port, shorter than 8 bytes) is ignored and the wait goes on; libnatpmp alone would take some of them as an error.
 /// </para>
 /// <para>
 /// Every answer's epoch is checked (RFC 6886 §3.6, with RFC 6887 §8.5's stricter rule, which also catches an epoch
@@ -105,7 +107,7 @@ public sealed class NatpmpClient
     public async Task<NatpmpPublicAddress> GetPublicAddressAsync(CancellationToken cancellationToken = default)
     {
         var (response, lost) = await ExchangeAsync("public address request", static h => Libnatpmp.sendpublicaddressrequest(h),
-            cancellationToken).ConfigureAwait(false);
+            PublicAddressOpcode, 0, cancellationToken).ConfigureAwait(false);
         return new NatpmpPublicAddress(response.publicaddress ?? IPAddress.Any, response.epoch, lost);
     }
 
@@ -149,7 +151,8 @@ public sealed class NatpmpClient
         int protocol = NativeProtocol(mapping.Protocol);
         int internalPort = mapping.InternalPort, externalPort = mapping.ExternalPort;
         var (_, lost) = await ExchangeAsync("mapping delete",
-            h => Libnatpmp.sendnewportmappingrequest(h, protocol, internalPort, externalPort, 0), cancellationToken).ConfigureAwait(false);
+            h => Libnatpmp.sendnewportmappingrequest(h, protocol, internalPort, externalPort, 0), (byte)protocol, internalPort,
+            cancellationToken).ConfigureAwait(false);
         return lost;
     }
 
@@ -158,8 +161,8 @@ public sealed class NatpmpClient
     {
         int protocol = NativeProtocol(request.Protocol);
         var (response, lost) = await ExchangeAsync("mapping request",
-            h => Libnatpmp.sendnewportmappingrequest(h, protocol, request.InternalPort, externalPort, lifetime), cancellationToken)
-            .ConfigureAwait(false);
+            h => Libnatpmp.sendnewportmappingrequest(h, protocol, request.InternalPort, externalPort, lifetime), (byte)protocol,
+            request.InternalPort, cancellationToken).ConfigureAwait(false);
         if (response.privateport != request.InternalPort || response.lifetime == 0 || response.mappedpublicport == 0)
         {
             // RFC 6886 §3.3: a success must name our port, a lifetime and a public port; anything else maps nothing.
@@ -191,21 +194,21 @@ public sealed class NatpmpClient
     /// getnatpmprequesttimeout and readnatpmpresponseorretry while it answers TRYAGAIN), bounded by the timeout and the
     /// token.</summary>
     private async Task<(natpmpresp_t Response, bool StateLost)> ExchangeAsync(string what, Func<SafeNatpmpHandle, int> send,
-        CancellationToken cancellationToken)
+        byte opcode, int internalPort, CancellationToken cancellationToken)
     {
         var gateway = Gateway;
         var timeout = _operationTimeout;
         uint address = BitConverter.ToUInt32(gateway.GetAddressBytes());
         // The thread's own loop ends at the deadline or on the token; the await's bound (a little later) is only the
         // backstop should the native calls themselves hang.
-        var response = await NativeCall.RunAsync(() => Exchange(address, send, timeout, what, gateway, cancellationToken),
+        var response = await NativeCall.RunAsync(() => Exchange(address, send, opcode, internalPort, timeout, what, gateway, cancellationToken),
             timeout + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         bool lost = _epoch.Observe(response.epoch, s_processClock.Elapsed);
         return (response, lost);
     }
 
-    private static natpmpresp_t Exchange(uint gatewayAddress, Func<SafeNatpmpHandle, int> send, TimeSpan timeout, string what,
-        IPAddress gateway, CancellationToken cancellationToken)
+    private static natpmpresp_t Exchange(uint gatewayAddress, Func<SafeNatpmpHandle, int> send, byte opcode, int internalPort,
+        TimeSpan timeout, string what, IPAddress gateway, CancellationToken cancellationToken)
     {
         long start = Stopwatch.GetTimestamp();
         using var natpmp = new SafeNatpmpHandle();
@@ -219,7 +222,9 @@ public sealed class NatpmpClient
         {
             throw Error(r, what, gateway);
         }
-        using var socket = new Socket(new SafeSocketHandle((IntPtr)natpmp.s, ownsHandle: false));
+        // initnatpmp made the socket non-blocking: say so, or .NET refuses the synchronous peek below.
+        using var socket = new Socket(new SafeSocketHandle((IntPtr)natpmp.s, ownsHandle: false)) { Blocking = false };
+        var peek = new byte[PeekBytes];
         var readableList = new List<Socket>(1);
         var failedList = new List<Socket>(1);
         while (true)
@@ -250,8 +255,16 @@ public sealed class NatpmpClient
                 Socket.Select(readableList, null, failedList, Math.Max(1, (int)(slice.Ticks / TimeSpan.TicksPerMicrosecond)));
                 if (readableList.Count > 0 || failedList.Count > 0)
                 {
+                    if (DroppedNotTheAnswer(socket, peek, opcode, internalPort))
+                    {
+                        continue;
+                    }
                     break;
                 }
+            }
+            // Also when the retry time has come with datagrams queued: libnatpmp reads the first of them.
+            for (int dropped = 0; dropped < MaxDroppedPerRead && DroppedNotTheAnswer(socket, peek, opcode, internalPort); dropped++)
+            {
             }
             r = Libnatpmp.readnatpmpresponseorretry(natpmp, out var response);
             if (r == 0)
@@ -264,6 +277,52 @@ public sealed class NatpmpClient
             }
         }
     }
+
+    /// <summary>
+    /// Reads and drops the queued datagram when it cannot be the answer to the pending request: another version, an
+    /// opcode that is not the response to ours (a request echoed, another request's answer), or a mapping answer for
+    /// another internal port. libnatpmp 20230423 checks the result code before the opcode, so it would take another
+    /// request's error answer (or such a datagram) as this request's error (docs/reliability.md, "kept upstream").
+    /// RFC 6886 §3.5 answers carry version 0 and the request's opcode + 128. Returns false (libnatpmp reads it) when
+    /// nothing is queued (an ICMP error may be pending: a peek would consume it) or the datagram may be the answer.
+    /// </summary>
+    private static bool DroppedNotTheAnswer(Socket socket, byte[] peek, byte opcode, int internalPort)
+    {
+        int n;
+        try
+        {
+            if (socket.Available <= 0)
+            {
+                return false;
+            }
+            n = socket.Receive(peek, SocketFlags.Peek);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        // Shorter than 8 bytes: libnatpmp ignores it itself (our patch ours-readnatpmpresponse-length).
+        bool ours = n < 8 || (peek[0] == 0 && peek[1] == (byte)(ResponseBit | opcode)
+            && (opcode == PublicAddressOpcode || n < 10 || ((peek[8] << 8) | peek[9]) == internalPort));
+        if (ours)
+        {
+            return false;
+        }
+        try
+        {
+            _ = socket.Receive(peek);
+        }
+        catch (SocketException)
+        {
+            // Gone or refused meanwhile: libnatpmp's next read reports what is left.
+        }
+        return true;
+    }
+
+    private const byte PublicAddressOpcode = 0;
+    private const byte ResponseBit = 0x80;
+    private const int PeekBytes = 16;
+    private const int MaxDroppedPerRead = 64;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
