@@ -39,6 +39,10 @@ internal sealed class PortMapperRace
         Logger = options.Logger,
     };
 
+    /// <summary>How long PCP and NAT-PMP, when preferred, have before the SSDP search starts; an ICMP port unreachable
+    /// or an error code ends it sooner. A router speaking only UPnP, with UDP 5351 silently dropped, pays it once.</summary>
+    internal static readonly TimeSpan UpnpHeadStart = TimeSpan.FromMilliseconds(50);
+
     private sealed class Probe
     {
         internal required PortMappingMethod Method { get; init; }
@@ -51,6 +55,14 @@ internal sealed class PortMapperRace
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(_options.Timeout);
         UpnpGateway? upnp = null;
+        // UPnP ranked below PCP or NAT-PMP starts after them: they answer within a round trip on a LAN, and an SSDP
+        // search that is stopped at once still costs a fresh process its set-up (bench/README.md has the figures).
+        int upnpRank = _options.Methods.ToList().IndexOf(PortMappingMethod.Upnp);
+        var upnpGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (upnpRank <= 0)
+        {
+            upnpGo.SetResult();
+        }
         var probes = _options.Methods.Select(method => new Probe
         {
             Method = method,
@@ -58,7 +70,7 @@ internal sealed class PortMapperRace
             {
                 PortMappingMethod.Pcp => PcpAsync(stop.Token),
                 PortMappingMethod.Natpmp => NatpmpAsync(stop.Token),
-                _ => UpnpAsync(g => upnp = g, stop.Token),
+                _ => UpnpAfterAsync(upnpGo.Task, g => upnp = g, stop.Token),
             },
         }).ToList();
 
@@ -71,6 +83,12 @@ internal sealed class PortMapperRace
                 probe.Result = Outcome(probe, cancellationToken);
             }
             PortClosedMeansNoPcp(probes);
+            // UPnP's turn: the better protocols all failed, or their head start is over.
+            if (!upnpGo.Task.IsCompleted && (_clock.Elapsed >= UpnpHeadStart
+                || probes.Take(upnpRank).All(p => p.Result is { Outcome: not PortMapperProbeOutcome.Answered })))
+            {
+                upnpGo.TrySetResult();
+            }
             var best = probes.FirstOrDefault(p => p.Result?.Outcome == PortMapperProbeOutcome.Answered);
             if (best is not null)
             {
@@ -90,6 +108,11 @@ internal sealed class PortMapperRace
             if (windowEnds is { } end)
             {
                 var left = end - _clock.Elapsed;
+                pending.Add(Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, CancellationToken.None));
+            }
+            if (!upnpGo.Task.IsCompleted)
+            {
+                var left = UpnpHeadStart - _clock.Elapsed;
                 pending.Add(Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, CancellationToken.None));
             }
             await Task.WhenAny(pending).ConfigureAwait(false);
@@ -177,8 +200,9 @@ internal sealed class PortMapperRace
         return $"public address {answer.Address} from {gateway}, epoch {answer.Epoch}";
     }
 
-    private async Task<string> UpnpAsync(Action<UpnpGateway> found, CancellationToken token)
+    private async Task<string> UpnpAfterAsync(Task go, Action<UpnpGateway> found, CancellationToken token)
     {
+        await go.WaitAsync(token).ConfigureAwait(false);
         var result = await GatewayDiscovery.DiscoverWithReportAsync(UpnpOptions(_options), token).ConfigureAwait(false);
         if (result.Gateway is not { } gateway)
         {
