@@ -78,6 +78,9 @@ public sealed class PortMapperLease : IPortMappingLease
     /// <summary>Where peers on the Internet reach the service (address 0.0.0.0 when the router would not say it).</summary>
     public IPEndPoint? ExternalEndPoint => _endPoint;
 
+    /// <summary>The lease asked for (<see cref="GatewayLeaseOptions.LeaseDuration"/>).</summary>
+    internal TimeSpan RequestedLease => _options.LeaseDuration;
+
     /// <summary>The lifetime the router granted (for UPnP, the lease; <see cref="TimeSpan.Zero"/> for a permanent one).</summary>
     public TimeSpan GrantedLease
     {
