@@ -6,6 +6,7 @@ using System.Text;
 using System.Threading.Tasks;
 using MiniUpnp.Net.Tool.Natpmpc;
 using MiniUpnp.Net.Tool.Output;
+using MiniUpnp.Net.Tool.Probe;
 using MiniUpnp.Net.Tool.Simple;
 using MiniUpnp.Net.Tool.Upnpc;
 using MiniUpnp.Net.Native;
@@ -28,11 +29,14 @@ internal static class ToolCommandLine
         EnablePosixBundling = false,
     };
 
+    /// <summary>The verbs that are ordinary subcommands, not upnpc's syntax.</summary>
+    private static readonly string[] Verbs = [.. SimpleCommands.Names, ProbeCommand.Name];
+
     /// <summary>Parses a command line as typed: upnpc's syntax goes through <see cref="UpnpcArgumentScanner"/> first.</summary>
     internal static ParseResult Parse(string[] args) =>
         CreateRootCommand().Parse(args is [NatpmpcProgram.Name, .. var rest]
             ? [NatpmpcProgram.Name, "--", .. rest] // natpmpc reads its words itself (NatpmpcArguments), even -h or --
-            : UpnpcArgumentScanner.ToParserArguments(args, SimpleCommands.Names), ParserConfiguration);
+            : UpnpcArgumentScanner.ToParserArguments(args, Verbs), ParserConfiguration);
 
     /// <summary>Runs what was parsed; a parse error is reported as upnpc reports a usage error, or in one line for a simple verb.</summary>
     internal static Task<int> InvokeAsync(ParseResult parseResult)
@@ -65,6 +69,7 @@ internal static class ToolCommandLine
             root.Subcommands.Add(command);
         }
         root.Subcommands.Add(CreateNatpmpcCommand());
+        root.Subcommands.Add(ProbeCommand.Create());
         // No command letter: upnpc's "Command line argument error." and its usage.
         root.SetAction(static parseResult => UpnpcProgram.Run(parseResult, command: null));
         // --help: upnpc's usage for the upnpc syntax, System.CommandLine's help for the simple verbs.
@@ -77,7 +82,7 @@ internal static class ToolCommandLine
     private static string SimpleCommandsUsage(RootCommand root)
     {
         var text = new StringBuilder("\nSimple commands:\n");
-        foreach (var command in root.Subcommands.Where(c => SimpleCommands.Names.Contains(c.Name)))
+        foreach (var command in root.Subcommands.Where(c => Verbs.Contains(c.Name)))
         {
             string arguments = string.Concat(command.Arguments.Select(a => a.Arity.MinimumNumberOfValues == 0 ? $" [{a.Name}]" : $" {a.Name}"));
             text.Append($"  {ToolConsole.ProgramName} {command.Name}{arguments} [options]\n    {command.Description}\n");

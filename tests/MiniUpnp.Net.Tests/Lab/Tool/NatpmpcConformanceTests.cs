@@ -117,7 +117,7 @@ public class NatpmpcConformanceTests
 
     private static Executable Reference { get; } = new(TestPaths.NativeTool("natpmpc"), []);
 
-    private static Executable Tool { get; } = new(DotnetHost(), [ToolDll()]);
+    private static Executable Tool { get; } = ToolProcess.UpnpcNet;
 
     private static ToolOutput Compare(string[] args)
     {
@@ -150,26 +150,5 @@ public class NatpmpcConformanceTests
         return output;
     }
 
-    /// <summary>The dotnet host running these tests (…/dotnet/shared/Microsoft.NETCore.App/&lt;version&gt;/ → …/dotnet/dotnet).</summary>
-    private static string DotnetHost()
-    {
-        string candidate = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..",
-            OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet"));
-        return File.Exists(candidate) ? candidate : "dotnet";
-    }
 
-    /// <summary>The built tool, same configuration as the tests when it exists.</summary>
-    private static string ToolDll()
-    {
-        string toolBin = Path.Combine(TestPaths.RepoRoot, "artifacts", "bin", "MiniUpnp.Net.Tool");
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Name;
-        string preferred = Path.Combine(toolBin, configuration, "upnpc-net.dll");
-        if (File.Exists(preferred))
-        {
-            return preferred;
-        }
-        return Directory.Exists(toolBin)
-            ? Directory.GetFiles(toolBin, "upnpc-net.dll", SearchOption.AllDirectories).FirstOrDefault() ?? preferred
-            : preferred;
-    }
 }

@@ -204,7 +204,7 @@ public class ToolConformanceTests
 
     private static Executable Reference { get; } = new(TestPaths.NativeTool("upnpc"), []);
 
-    private static Executable Tool { get; } = new(DotnetHost(), [ToolDll()]);
+    private static Executable Tool { get; } = ToolProcess.UpnpcNet;
 
     /// <summary>
     /// Set-up, the command line, clean-up: the router is as it was before, whatever happened. With
@@ -264,28 +264,7 @@ public class ToolConformanceTests
 
     private static ToolOutput Run(Executable program, IReadOnlyList<string> args) => ToolProcess.Run(program, args);
 
-    /// <summary>The dotnet host running these tests (…/dotnet/shared/Microsoft.NETCore.App/&lt;version&gt;/ → …/dotnet/dotnet).</summary>
-    private static string DotnetHost()
-    {
-        string candidate = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..",
-            OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet"));
-        return File.Exists(candidate) ? candidate : "dotnet";
-    }
 
-    /// <summary>The built tool (project reference without assembly reference), same configuration as the tests when it exists.</summary>
-    private static string ToolDll()
-    {
-        string toolBin = Path.Combine(TestPaths.RepoRoot, "artifacts", "bin", "MiniUpnp.Net.Tool");
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Name;
-        string preferred = Path.Combine(toolBin, configuration, "upnpc-net.dll");
-        if (File.Exists(preferred))
-        {
-            return preferred;
-        }
-        return Directory.Exists(toolBin)
-            ? Directory.GetFiles(toolBin, "upnpc-net.dll", SearchOption.AllDirectories).FirstOrDefault() ?? preferred
-            : preferred;
-    }
 
     private static string[] Expand(string commandLine)
     {
