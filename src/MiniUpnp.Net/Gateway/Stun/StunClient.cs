@@ -117,13 +117,11 @@ public sealed class StunClient
     /// <exception cref="StunException">The server answered with an error response.</exception>
     /// <exception cref="TimeoutException">No valid answer within <see cref="OperationTimeout"/> or <see cref="MaxRequests"/>.</exception>
     /// <exception cref="SocketException">The local endpoint cannot be bound, or the server cannot be reached at all.</exception>
-    public async Task<StunBinding> QueryAsync(IPEndPoint server, CancellationToken cancellationToken = default)
+    public Task<StunBinding> QueryAsync(IPEndPoint server, CancellationToken cancellationToken = default)
     {
         server = CheckServer(server);
         CheckLocalEndPoint(server);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var socket = OwnSocket(server);
-        return await QueryCoreAsync(socket, server, cancellationToken).ConfigureAwait(false);
+        return WithOwnSocketAsync(server, QueryCoreAsync, cancellationToken);
     }
 
     /// <summary>Sends a Binding request from the application's own UDP socket and returns what the server saw: the mapping
@@ -141,8 +139,8 @@ public sealed class StunClient
     {
         server = CheckServer(server);
         CheckSocket(socket, server);
-        cancellationToken.ThrowIfCancellationRequested();
-        return QueryCoreAsync(socket, server, cancellationToken);
+        return cancellationToken.IsCancellationRequested ? Task.FromCanceled<StunBinding>(cancellationToken)
+            : QueryCoreAsync(socket, server, cancellationToken);
     }
 
     /// <summary>
@@ -159,13 +157,11 @@ public sealed class StunClient
     /// <exception cref="SocketException">The local endpoint cannot be bound, or the server cannot be reached at all.</exception>
     /// <remarks>All tests go from one socket. The filtering tests run first: the mapping tests send to the alternate
     /// address, which would open an address-dependent filter to it.</remarks>
-    public async Task<StunNatBehaviour> DetectBehaviourAsync(IPEndPoint server, CancellationToken cancellationToken = default)
+    public Task<StunNatBehaviour> DetectBehaviourAsync(IPEndPoint server, CancellationToken cancellationToken = default)
     {
         server = CheckServer(server);
         CheckLocalEndPoint(server);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var socket = OwnSocket(server);
-        return await DetectCoreAsync(socket, server, cancellationToken).ConfigureAwait(false);
+        return WithOwnSocketAsync(server, DetectCoreAsync, cancellationToken);
     }
 
     /// <summary>Finds the NAT's mapping and filtering behaviour (RFC 5780) for the application's own UDP socket, as
@@ -183,8 +179,8 @@ public sealed class StunClient
     {
         server = CheckServer(server);
         CheckSocket(socket, server);
-        cancellationToken.ThrowIfCancellationRequested();
-        return DetectCoreAsync(socket, server, cancellationToken);
+        return cancellationToken.IsCancellationRequested ? Task.FromCanceled<StunNatBehaviour>(cancellationToken)
+            : DetectCoreAsync(socket, server, cancellationToken);
     }
 
     private static IPEndPoint CheckServer(IPEndPoint server)
@@ -227,6 +223,14 @@ public sealed class StunClient
             throw new ArgumentException("The socket cannot reach the STUN server's address family (an IPv6 socket reaches IPv4 only in dual mode).",
                 nameof(socket));
         }
+    }
+
+    private async Task<T> WithOwnSocketAsync<T>(IPEndPoint server, Func<Socket, IPEndPoint, CancellationToken, Task<T>> run,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var socket = OwnSocket(server);
+        return await run(socket, server, cancellationToken).ConfigureAwait(false);
     }
 
     private Socket OwnSocket(IPEndPoint server)
@@ -392,7 +396,6 @@ public sealed class StunClient
         var clock = Stopwatch.StartNew();
         var interval = _initialRetransmission;
         int sent = 0, ignored = 0, refused = 0;
-        IPEndPoint? local = null;
         StunReplyProblem lastProblem = StunReplyProblem.None;
         try
         {
@@ -408,7 +411,6 @@ public sealed class StunClient
                     refused++;
                 }
                 sent++;
-                local ??= LocalEndPointToward(socket, target);
                 bool last = sent >= _maxRequests;
                 var retransmitAt = clock.Elapsed + (last ? _initialRetransmission * FinalWaitFactor : interval);
                 while (clock.Elapsed < retransmitAt)
@@ -452,11 +454,12 @@ public sealed class StunClient
                         throw new StunException(response.ErrorCode, response.ErrorReason ?? string.Empty,
                             $"STUN {what} refused by {destination}: error {response.ErrorCode} {response.ErrorReason}".TrimEnd());
                     }
+                    var roundTrip = clock.Elapsed;
                     var origin = new IPEndPoint(StunMessage.Plain(from!.Address), from.Port);
-                    return new StunBinding(destination, local, Normalize(response.Mapped!), response.IsXorMapped,
+                    return new StunBinding(destination, LocalEndPointToward(socket, target), Normalize(response.Mapped!), response.IsXorMapped,
                         response.OtherAddress is null ? null : Normalize(response.OtherAddress),
                         response.ResponseOrigin is null ? null : Normalize(response.ResponseOrigin),
-                        response.Software, clock.Elapsed, sent, origin);
+                        response.Software, roundTrip, sent, origin);
                 }
                 if (last)
                 {
