@@ -108,6 +108,7 @@ internal static class LabEnvironment
         return s_env!.TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"lab.env has no {key}");
     }
 
+    internal static string LabId => Get("LAB_ID");
     internal static string LanNamespace => Get("LAN_NS");
     internal static string IgdNamespace => Get("IGD_NS");
     internal static string WanNamespace => Get("WAN_NS");

@@ -40,6 +40,12 @@ internal sealed class PmpPcpRouter : IDisposable
     /// <summary>Answer nothing at all (a router that lost its way, or a firewall that drops).</summary>
     internal volatile bool Silent;
 
+    /// <summary>A result code to refuse every MAP with (PCP's and NAT-PMP's 2 is NOT_AUTHORIZED), or 0 to grant.</summary>
+    internal volatile byte RefuseMapsWith;
+
+    /// <summary>The longest lifetime it grants, in seconds (routers cap long ones).</summary>
+    internal uint MaxLifetime { get; set; } = uint.MaxValue;
+
     /// <summary>The public address it reports.</summary>
     internal IPAddress PublicAddress { get; set; } = IPAddress.Parse("203.0.113.7");
 
@@ -114,9 +120,13 @@ internal sealed class PmpPcpRouter : IDisposable
         }
         int protocol = request[36], internalPort = BinaryPrimitives.ReadUInt16BigEndian(request.AsSpan(40));
         int suggested = BinaryPrimitives.ReadUInt16BigEndian(request.AsSpan(42));
-        uint lifetime = BinaryPrimitives.ReadUInt32BigEndian(request.AsSpan(4));
+        uint lifetime = Math.Min(BinaryPrimitives.ReadUInt32BigEndian(request.AsSpan(4)), MaxLifetime);
+        if (RefuseMapsWith != 0)
+        {
+            return PcpResponder.Answer(request, result: RefuseMapsWith, lifetime: 0, epoch: Epoch, externalPort: 0, externalAddress: "0.0.0.0");
+        }
         int external = Map(protocol, internalPort, suggested, lifetime);
-        return PcpResponder.Answer(request, epoch: Epoch, externalPort: lifetime == 0 ? suggested : external,
+        return PcpResponder.Answer(request, lifetime: lifetime, epoch: Epoch, externalPort: lifetime == 0 ? suggested : external,
             externalAddress: PublicAddress.ToString());
     }
 
@@ -137,10 +147,17 @@ internal sealed class PmpPcpRouter : IDisposable
         }
         int internalPort = BinaryPrimitives.ReadUInt16BigEndian(request.AsSpan(4));
         int suggested = BinaryPrimitives.ReadUInt16BigEndian(request.AsSpan(6));
-        uint lifetime = BinaryPrimitives.ReadUInt32BigEndian(request.AsSpan(8));
-        int external = Map(opcode == 1 ? 17 : 6, internalPort, suggested, lifetime);
+        uint lifetime = Math.Min(BinaryPrimitives.ReadUInt32BigEndian(request.AsSpan(8)), MaxLifetime);
         var answer = new byte[16];
         answer[1] = (byte)(128 + opcode);
+        if (RefuseMapsWith != 0)
+        {
+            answer[3] = RefuseMapsWith;
+            BinaryPrimitives.WriteUInt32BigEndian(answer.AsSpan(4), Epoch);
+            BinaryPrimitives.WriteUInt16BigEndian(answer.AsSpan(8), (ushort)internalPort);
+            return answer;
+        }
+        int external = Map(opcode == 1 ? 17 : 6, internalPort, suggested, lifetime);
         BinaryPrimitives.WriteUInt32BigEndian(answer.AsSpan(4), Epoch);
         BinaryPrimitives.WriteUInt16BigEndian(answer.AsSpan(8), (ushort)internalPort);
         BinaryPrimitives.WriteUInt16BigEndian(answer.AsSpan(10), (ushort)(lifetime == 0 ? 0 : external));
