@@ -156,6 +156,19 @@ public class ReachabilityTests
     }
 
     [Test]
+    public async Task AVerificationThatThrowsIsNoEvidenceEitherWay()
+    {
+        using var router = new PmpPcpRouter(IPAddress.Parse("127.84.0.11")) { PublicAddress = PublicAddress };
+        var mapper = await PortMapper.DiscoverAsync(MapperOptions(router.Address));
+        var report = await ReachabilityCheck.ProbeAsync(mapper, Probe(5011),
+            Options(verify: (_, _) => throw new InvalidOperationException("my server is down")));
+        TestContext.Out.WriteLine(report);
+        Assert.That(report.Verified, Is.Null);
+        Assert.That(report.Verdict, Is.EqualTo(ReachabilityVerdict.MappedNotVerified));
+        Assert.That(report.Evidence, Has.Some.EqualTo("the end-to-end check could not run: InvalidOperationException: my server is down"));
+    }
+
+    [Test]
     public async Task AStunAddressThatDiffersFromThePublicRouterAddressIsDoubleNat()
     {
         using var router = new PmpPcpRouter(IPAddress.Parse("127.84.0.5")) { PublicAddress = PublicAddress };

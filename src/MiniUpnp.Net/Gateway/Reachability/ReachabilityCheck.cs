@@ -101,13 +101,27 @@ public static class ReachabilityCheck
 
             if (options.Verify is { } verify)
             {
+                bool checkBroke = false;
                 await StepAsync(report, options, "the end-to-end check", async token =>
                 {
-                    report.Verified = await verify(endPoint, token).ConfigureAwait(false);
+                    try
+                    {
+                        report.Verified = await verify(endPoint, token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // The application's own check broke (its server down, say): no evidence either way.
+                        report.Note($"the end-to-end check could not run: {e.GetType().Name}: {e.Message}");
+                        checkBroke = true;
+                        return;
+                    }
                     report.Note(report.Verified == true ? $"verified: a connection from outside reached {endPoint}"
                         : $"not verified: the connection from outside to {endPoint} did not arrive");
                 }, cancellationToken).ConfigureAwait(false);
-                report.Verified ??= false; // it failed or timed out: that is evidence too
+                if (!checkBroke)
+                {
+                    report.Verified ??= false; // no answer within the bound: the connection did not arrive
+                }
             }
             else
             {
