@@ -167,6 +167,21 @@ public class StunBehaviourTests
         Assert.That(server.Requests, Has.Count.EqualTo(1));
     }
 
+    [TestCase("255.255.255.255")]
+    [TestCase("239.1.2.3")]
+    [TestCase("0.0.0.0")]
+    [TestCase("::1")]
+    public async Task AnAlternateThatIsNotAUnicastAddressOfTheFamilyIsNeverSentTo(string address)
+    {
+        var other = new IPEndPoint(IPAddress.Parse(address), 3479);
+        using var server = new StunResponder(answer: r => [new Reply(StunResponder.Success(r.Bytes, r.From, other: other))]);
+        var behaviour = await Bounded(StunResponder.Client().DetectBehaviourAsync(server.Primary));
+        Assert.That((behaviour.Mapping, behaviour.Filtering), Is.EqualTo((StunMappingBehaviour.Unknown, StunFilteringBehaviour.Unknown)));
+        Assert.That(behaviour.Explanation, Does.Contain("is not a unicast address and port of the server's family"));
+        Assert.That(behaviour.Tests, Has.Count.EqualTo(1));
+        Assert.That(server.Requests, Has.Count.EqualTo(1));
+    }
+
     [Test]
     public async Task ASilentAlternateAddressLeavesTheMappingUnknown()
     {

@@ -187,15 +187,18 @@ public sealed class StunClient
     {
         ArgumentNullException.ThrowIfNull(server);
         var address = StunMessage.Plain(server.Address);
-        if (address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
-            || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Broadcast)
-            || address.IsIPv6Multicast || (address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] >= 224))
+        if (!IsUnicast(address))
         {
             throw new ArgumentException("The STUN server must be a unicast IPv4 or IPv6 address.", nameof(server));
         }
         Check.Port(server.Port, nameof(server));
         return new IPEndPoint(address, server.Port);
     }
+
+    private static bool IsUnicast(IPAddress address) =>
+        address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+        && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.Equals(IPAddress.Broadcast)
+        && !address.IsIPv6Multicast && !(address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] >= 224);
 
     private void CheckLocalEndPoint(IPEndPoint server)
     {
@@ -270,8 +273,12 @@ public sealed class StunClient
                 $"The server {server} sent no OTHER-ADDRESS: it does not support RFC 5780 behaviour discovery; use a server that does.");
         }
         other = new IPEndPoint(StunMessage.Plain(other.Address), other.Port);
-        if (other.AddressFamily != server.AddressFamily || other.Address.Equals(server.Address) || other.Port == server.Port
-            || other.Address.Equals(IPAddress.Any) || other.Address.Equals(IPAddress.IPv6Any) || other.Port == 0)
+        if (other.AddressFamily != server.AddressFamily || !IsUnicast(other.Address) || other.Port == 0)
+        {
+            return new StunNatBehaviour(server, first, StunMappingBehaviour.Unknown, StunFilteringBehaviour.Unknown, tests,
+                $"The server's OTHER-ADDRESS {other} is not a unicast address and port of the server's family: no test can use it.");
+        }
+        if (other.Address.Equals(server.Address) || other.Port == server.Port)
         {
             return new StunNatBehaviour(server, first, StunMappingBehaviour.Unknown, StunFilteringBehaviour.Unknown, tests,
                 $"The server's OTHER-ADDRESS {other} does not differ from {server} in both address and port: the tests need an alternate IP address and port.");
@@ -372,6 +379,11 @@ public sealed class StunClient
         catch (TimeoutException e)
         {
             return (new StunBehaviourTest(kind, destination, change, expected, null, e.Message), true);
+        }
+        catch (SocketException e)
+        {
+            // The alternate address may be unroutable from here: evidence for an Unknown verdict, not the end of the others.
+            return (new StunBehaviourTest(kind, destination, change, expected, null, $"socket error {e.SocketErrorCode}: {e.Message}"), false);
         }
     }
 
