@@ -33,7 +33,8 @@ ENV_KEYS=(LAB_ID LAN_NS IGD_NS WAN_NS LAN_IF IGD_LAN_IF IGD_WAN_IF WAN_IF
   LAN_NET WAN_NET LAN_NET6 WAN_NET6 ROOTDESC_URL ROOTDESC_URL6 HTTP_PORT NATPMP_PORT STUN_PORT
   MINIUPNPD_PID STUN_PID LAN_ADOPTED LAN_CREATED IGD_CREATED WAN_CREATED
   STATE_DIR MINIUPNPD_CONF MINIUPNPD_LOG STUN_LOG UUID PROFILE EPOCH
-  CARRIER INET_NS INET_IF CARRIER_IF INET_ADDR CARRIER_ADDR INET_NET INET_STUN_PID INET_CREATED)
+  CARRIER INET_NS INET_IF CARRIER_IF INET_ADDR CARRIER_ADDR INET_NET INET_STUN_PID INET_CREATED
+  BEHAVIOUR_STUN BEHAVIOUR_STUN_OTHER BEHAVIOUR_STUN_PID)
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
@@ -335,6 +336,8 @@ choose_subnets() {
   else
     INET_NS=mu-$LAB_ID-inet; INET_ADDR=198.18.$NET_C.2; CARRIER_ADDR=198.18.$NET_C.1; INET_NET=198.18.$NET_C.0/24
   fi
+  # An RFC 5780 STUN server in the Internet namespace, on two more addresses of its network (.3 and .4).
+  BEHAVIOUR_STUN=${INET_ADDR%.*}.3:$STUN_PORT; BEHAVIOUR_STUN_OTHER=${INET_ADDR%.*}.4:$((STUN_PORT + 1))
   # the decimal digits are used as hex groups, so 10.200.31.x <-> fd00:200:31::x
   LAN_ADDR6=fd00:$NET_A:$NET_B::2; IGD_LAN_ADDR6=fd00:$NET_A:$NET_B::1; LAN_NET6=fd00:$NET_A:$NET_B::/64
   IGD_WAN_ADDR6=2001:db8:$NET_C::1; WAN_ADDR6=2001:db8:$NET_C::2;      WAN_NET6=2001:db8:$NET_C::/64
@@ -441,6 +444,25 @@ EOF
   [[ $seen == "$CARRIER_ADDR:"* ]] || die "the inet STUN responder sees '$seen', not the carrier's $CARRIER_ADDR"
   local p; p=$(cat "$STATE_DIR/inet-stun.pid" 2>/dev/null || true)
   if [[ $p =~ ^[0-9]+$ && $p != "$INET_STUN_PID" ]]; then INET_STUN_PID=$p; write_env; fi
+}
+
+# The RFC 5780 server (stun.py --other) for NAT behaviour discovery, in the Internet namespace: what a LAN host's
+# traffic meets there has crossed the router's masquerade (and the carrier's). Not the one miniupnpd asks.
+start_behaviour_stun() {
+  local ifname=$WAN_IF prefix=${INET_NET#*/}
+  [[ $CARRIER == none ]] || ifname=$INET_IF
+  ip -n "$INET_NS" addr add "${BEHAVIOUR_STUN%:*}/$prefix" dev "$ifname"
+  ip -n "$INET_NS" addr add "${BEHAVIOUR_STUN_OTHER%:*}/$prefix" dev "$ifname"
+  rm -f "$STATE_DIR/behaviour-stun.pid"
+  BEHAVIOUR_STUN_PID=$(spawn "$STATE_DIR/behaviour-stun.log" "$INET_NS" "$PYTHON" -u "$LAB_DIR/stun.py" serve \
+    --bind "${BEHAVIOUR_STUN%:*}" --port "${BEHAVIOUR_STUN##*:}" --other "$BEHAVIOUR_STUN_OTHER" \
+    --pidfile "$STATE_DIR/behaviour-stun.pid")
+  write_env
+  nsx "$INET_NS" "$PYTHON" "$LAB_DIR/stun.py" probe "${BEHAVIOUR_STUN%:*}" --port "${BEHAVIOUR_STUN##*:}" \
+      --timeout 0.1 --tries 50 >/dev/null \
+    || { tail -n 20 "$STATE_DIR/behaviour-stun.log" >&2 || true; die "RFC 5780 STUN responder does not answer on $BEHAVIOUR_STUN"; }
+  local p; p=$(cat "$STATE_DIR/behaviour-stun.pid" 2>/dev/null || true)
+  if [[ $p =~ ^[0-9]+$ && $p != "$BEHAVIOUR_STUN_PID" ]]; then BEHAVIOUR_STUN_PID=$p; write_env; fi
 }
 
 start_stun() {
@@ -609,7 +631,7 @@ cmd_up() {
   fi
   choose_subnets
   UUID=$(cat /proc/sys/kernel/random/uuid)
-  LAN_ADOPTED=0; LAN_CREATED=0; IGD_CREATED=0; WAN_CREATED=0; INET_CREATED=0; MINIUPNPD_PID=; STUN_PID=; INET_STUN_PID=
+  LAN_ADOPTED=0; LAN_CREATED=0; IGD_CREATED=0; WAN_CREATED=0; INET_CREATED=0; MINIUPNPD_PID=; STUN_PID=; INET_STUN_PID=; BEHAVIOUR_STUN_PID=
   mkdir -p "$STATE_DIR"
 
   UP_OK=0
@@ -663,6 +685,7 @@ cmd_up() {
 
   start_stun
   [[ $CARRIER == none ]] || start_carrier
+  start_behaviour_stun
   wait_links_ready
   start_igd
   write_env
@@ -689,7 +712,7 @@ up_failed() {
 remove_state() {
   local f
   for f in lab.env lab.env.tmp miniupnpd.conf miniupnpd.log miniupnpd.pid stun.log stun.pid stun.pid.tmp nftables.conf \
-           inet-stun.log inet-stun.pid inet-stun.pid.tmp; do
+           inet-stun.log inet-stun.pid inet-stun.pid.tmp behaviour-stun.log behaviour-stun.pid behaviour-stun.pid.tmp; do
     rm -f "${STATE_DIR:?}/$f"
   done
   rmdir "$STATE_DIR" 2>/dev/null || true
@@ -706,6 +729,7 @@ do_down() {
     stop_pid "${MINIUPNPD_PID:-}" "$IGD_NS" miniupnpd miniupnpd
     stop_pid "${STUN_PID:-}" "$WAN_NS" python3 "stun responder"
     [[ ${INET_CREATED:-0} == 1 ]] && stop_pid "${INET_STUN_PID:-}" "$INET_NS" python3 "inet stun responder"
+    [[ -n ${BEHAVIOUR_STUN_PID:-} ]] && stop_pid "$BEHAVIOUR_STUN_PID" "${INET_NS:-$WAN_NS}" python3 "RFC 5780 stun responder"
     # anything else still inside the namespaces we created (started by the lab's users)
     for ns in "$IGD_NS" "$WAN_NS" $([[ ${INET_CREATED:-0} == 1 ]] && echo "$INET_NS") $([[ ${LAN_CREATED:-0} == 1 ]] && echo "$LAN_NS"); do
       ns_exists "$ns" || continue

@@ -127,13 +127,14 @@ internal static class ProbeCommand
                         DisposeTimeout = timeout,
                     }, reachability, cancellationToken);
             }
+            (StunNatBehaviour? Found, string Text)? behaviour = report.StunServer is { } answered ? await BehaviourAsync(answered, timeout, cancellationToken) : null;
             if (json)
             {
-                ToolConsole.Out.WriteLine(Json(gateway, speaks, report));
+                ToolConsole.Out.WriteLine(Json(gateway, speaks, report, behaviour));
             }
             else
             {
-                WriteText(ToolConsole.Out, gateway, speaks, report);
+                WriteText(ToolConsole.Out, gateway, speaks, report, behaviour);
             }
             return SimpleCommands.Success;
         }
@@ -186,10 +187,27 @@ internal static class ProbeCommand
         return new Speaks(protocol, result.answered, result.detail, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
 
+    /// <summary>RFC 5780's NAT behaviour tests against the STUN server that answered, or what stopped them.</summary>
+    private static async Task<(StunNatBehaviour? Found, string Text)> BehaviourAsync(IPEndPoint server, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var found = await new StunClient { OperationTimeout = timeout }.DetectBehaviourAsync(server, cancellationToken);
+            return (found, found.ServerSupportsBehaviourDiscovery
+                ? $"mapping {found.Mapping}, filtering {found.Filtering} (RFC 5780, {server})"
+                : $"not known: {server} does not support RFC 5780 (no OTHER-ADDRESS)");
+        }
+        catch (Exception e) when (e is TimeoutException or StunException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, $"not known: {e.Message}");
+        }
+    }
+
     private static string IgdVersion(string serviceType) =>
         serviceType.EndsWith(":2", StringComparison.Ordinal) ? "IGD:2" : serviceType.EndsWith(":1", StringComparison.Ordinal) ? "IGD:1" : "IGD";
 
-    private static void WriteText(TextWriter output, IPAddress? gateway, Speaks[] speaks, ReachabilityReport report)
+    private static void WriteText(TextWriter output, IPAddress? gateway, Speaks[] speaks, ReachabilityReport report,
+        (StunNatBehaviour? Found, string Text)? behaviour)
     {
         output.WriteLine($"Gateway: {gateway?.ToString() ?? "none (no default gateway)"}");
         foreach (var s in speaks)
@@ -209,6 +227,10 @@ internal static class ProbeCommand
         {
             output.WriteLine("STUN: " + (report.Evidence.FirstOrDefault(l => l.StartsWith("STUN", StringComparison.Ordinal)) ?? "not asked"));
         }
+        if (behaviour is { } nat)
+        {
+            output.WriteLine($"NAT behaviour: {nat.Text}");
+        }
         output.WriteLine($"Verdict: {report.Verdict}");
         output.WriteLine($"Hint: {report.Hint}");
         output.WriteLine("Evidence:");
@@ -227,7 +249,7 @@ internal static class ProbeCommand
     };
 
     /// <summary>The probe as one JSON object, written field by field (no reflection: the tool is trimmed).</summary>
-    private static string Json(IPAddress? gateway, Speaks[] speaks, ReachabilityReport report)
+    private static string Json(IPAddress? gateway, Speaks[] speaks, ReachabilityReport report, (StunNatBehaviour? Found, string Text)? behaviour)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -250,6 +272,10 @@ internal static class ProbeCommand
             w.WriteString("stunServer", report.StunServer?.ToString());
             w.WriteString("stunObserved", report.StunObserved?.ToString());
             WriteBool(w, "stunAgrees", report.StunAgrees);
+            var nat = behaviour?.Found is { ServerSupportsBehaviourDiscovery: true } found ? found : null;
+            w.WriteString("natMapping", nat?.Mapping.ToString());
+            w.WriteString("natFiltering", nat?.Filtering.ToString());
+            w.WriteString("natBehaviour", behaviour?.Text);
             w.WriteString("mapping", report.ExternalEndPoint?.ToString());
             WriteSeconds(w, "leaseRequested", report.LeaseRequested);
             WriteSeconds(w, "leaseGranted", report.LeaseGranted);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Net;
 using MiniUpnp.Net.Tests.Support;
 using NUnit.Framework;
 using MiniUpnp.Net.Native;
@@ -109,6 +110,7 @@ internal static class LabEnvironment
     }
 
     internal static string LabId => Get("LAB_ID");
+    internal static IPEndPoint BehaviourStun => IPEndPoint.Parse(Get("BEHAVIOUR_STUN"));
     internal static string LanNamespace => Get("LAN_NS");
     internal static string IgdNamespace => Get("IGD_NS");
     internal static string WanNamespace => Get("WAN_NS");

@@ -134,13 +134,30 @@ public class ReachabilityLabTests
         });
     }
 
+    [Test]
+    public async Task TheRoutersMasqueradeMapsEndpointIndependentlyAndFiltersByAddressAndPort()
+    {
+        // RFC 5780 against the lab's second STUN server (two addresses, two ports, in the wan namespace): Linux's
+        // masquerade keeps one public port for every destination, and conntrack lets in only the exact peer.
+        var behaviour = await new StunClient { OperationTimeout = TimeSpan.FromSeconds(3) }.DetectBehaviourAsync(LabEnvironment.BehaviourStun);
+        GatewayLab.Record(behaviour.ToString() ?? "");
+        Assert.Multiple(() =>
+        {
+            Assert.That(behaviour.ServerSupportsBehaviourDiscovery, Is.True);
+            Assert.That(behaviour.IsTranslated, Is.True);
+            Assert.That(behaviour.MappedEndPoint.Address, Is.EqualTo(IPAddress.Parse(LabEnvironment.IgdWanAddr)));
+            Assert.That(behaviour.Mapping, Is.EqualTo(StunMappingBehaviour.EndpointIndependent));
+            Assert.That(behaviour.Filtering, Is.EqualTo(StunFilteringBehaviour.AddressAndPortDependent));
+        });
+    }
+
     [TestCase("cgnat", "CarrierGradeNat", "CarrierGradeNat", "100.64.")]
     [TestCase("double", "DoubleNat", "Private", "192.168.")]
     public void BehindACarrierTheProbeSaysSo(string carrier, string verdict, string addressClass, string routerPrefix)
     {
         var env = CarrierLab(carrier);
         var output = ToolProcess.Run(ToolProcess.UpnpcNetIn(env["LAN_NS"]),
-            ["probe", "--json", "--stun", env["INET_ADDR"], "--port", "4803", "--protocol", "udp"]);
+            ["probe", "--json", "--stun", env["BEHAVIOUR_STUN"], "--port", "4803", "--protocol", "udp"]);
         GatewayLab.Record($"upnpc-net probe in a lab with --carrier {carrier} (exit {output.Code}):\n{output.Stdout}{output.Stderr}");
         Assert.That(output.Code, Is.Zero, output.Stderr);
         using var json = JsonDocument.Parse(output.Stdout);
@@ -152,6 +169,8 @@ public class ReachabilityLabTests
             Assert.That(root.GetProperty("externalAddress").GetString(), Does.StartWith(routerPrefix));
             Assert.That(root.GetProperty("stunObserved").GetString(), Does.StartWith(env["CARRIER_ADDR"] + ":"), "STUN sees the carrier's address");
             Assert.That(root.GetProperty("stunAgrees").GetBoolean(), Is.False);
+            Assert.That(root.GetProperty("natMapping").GetString(), Is.EqualTo("EndpointIndependent"), "two masquerades, each endpoint-independent");
+            Assert.That(root.GetProperty("natFiltering").GetString(), Is.EqualTo("AddressAndPortDependent"));
             Assert.That(root.GetProperty("mapping").GetString(), Is.EqualTo(root.GetProperty("externalAddress").GetString() + ":4803"),
                 "the router mapped the port all the same");
             foreach (string protocol in new[] { "upnp", "natpmp", "pcp" })
@@ -173,6 +192,8 @@ public class ReachabilityLabTests
         Assert.That(output.Stdout, Does.Match(@"PCP:\s+yes .* ANNOUNCE answered"));
         Assert.That(output.Stdout, Does.Contain($"External address: {LabEnvironment.IgdWanAddr} (carrier-grade NAT, 100.64.0.0/10)"));
         Assert.That(output.Stdout, Does.Contain($"STUN: {LabEnvironment.WanAddr}:3478 sees {LabEnvironment.IgdWanAddr}:"));
+        Assert.That(output.Stdout, Does.Contain($"NAT behaviour: not known: {LabEnvironment.WanAddr}:3478 does not support RFC 5780"),
+            "the lab's first STUN server is miniupnpd's plain one");
         Assert.That(output.Stdout, Does.Contain("Verdict: CarrierGradeNat"));
 
         var bad = ToolProcess.Run(ToolProcess.UpnpcNet, ["probe", "--stun", "not-an-address"]);
