@@ -220,6 +220,7 @@ set_names() {
   # interface names: at most 14 characters (limit 15)
   LAN_IF=mu-$tag-lan; IGD_LAN_IF=mu-$tag-ilan; IGD_WAN_IF=mu-$tag-iwan; WAN_IF=mu-$tag-wan
   CARRIER_IF=mu-$tag-cin; INET_IF=mu-$tag-inet
+  INET_OWN_NS=mu-$LAB_ID-inet   # the carrier's Internet namespace, when the lab has one (INET_NS is the wan one otherwise)
 }
 
 set_paths() {
@@ -614,7 +615,7 @@ cmd_up() {
   else
     for ((try = 0; try < 20; try++)); do
       LAB_ID=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
-      ns_exists "mu-$LAB_ID-lan" || ns_exists "mu-$LAB_ID-igd" || ns_exists "mu-$LAB_ID-wan" || break
+      ns_exists "mu-$LAB_ID-lan" || ns_exists "mu-$LAB_ID-igd" || ns_exists "mu-$LAB_ID-wan" || ns_exists "mu-$LAB_ID-inet" || break
     done
   fi
   set_names
@@ -622,8 +623,8 @@ cmd_up() {
   set_paths
   CARRIER=${OPT_CARRIER:-none}
   [[ $CARRIER =~ ^(none|cgnat|double)$ ]] || die "--carrier must be none, cgnat or double: '$CARRIER'"
-  if ns_exists "$IGD_NS" || ns_exists "$WAN_NS" || ns_exists "mu-$LAB_ID-inet"; then
-    die "lab $LAB_ID exists already ($IGD_NS/$WAN_NS present): run '$0 down --id $LAB_ID' first"
+  if ns_exists "$IGD_NS" || ns_exists "$WAN_NS" || ns_exists "$INET_OWN_NS"; then
+    die "lab $LAB_ID exists already ($IGD_NS, $WAN_NS or $INET_OWN_NS present): run '$0 down --id $LAB_ID' first"
   fi
   if [[ -f $STATE_DIR/lab.env ]]; then
     log "removing stale state in $STATE_DIR"
@@ -728,10 +729,12 @@ do_down() {
     local ns pid
     stop_pid "${MINIUPNPD_PID:-}" "$IGD_NS" miniupnpd miniupnpd
     stop_pid "${STUN_PID:-}" "$WAN_NS" python3 "stun responder"
-    [[ ${INET_CREATED:-0} == 1 ]] && stop_pid "${INET_STUN_PID:-}" "$INET_NS" python3 "inet stun responder"
+    # Without state (INET_CREATED unknown) a mu-ID-inet namespace is the lab's own, as igd and wan are.
+    local own_inet=${INET_CREATED:-1}
+    [[ $own_inet != 0 ]] && stop_pid "${INET_STUN_PID:-}" "$INET_OWN_NS" python3 "inet stun responder"
     [[ -n ${BEHAVIOUR_STUN_PID:-} ]] && stop_pid "$BEHAVIOUR_STUN_PID" "${INET_NS:-$WAN_NS}" python3 "RFC 5780 stun responder"
     # anything else still inside the namespaces we created (started by the lab's users)
-    for ns in "$IGD_NS" "$WAN_NS" $([[ ${INET_CREATED:-0} == 1 ]] && echo "$INET_NS") $([[ ${LAN_CREATED:-0} == 1 ]] && echo "$LAN_NS"); do
+    for ns in "$IGD_NS" "$WAN_NS" $([[ $own_inet != 0 ]] && echo "$INET_OWN_NS") $([[ ${LAN_CREATED:-0} == 1 ]] && echo "$LAN_NS"); do
       ns_exists "$ns" || continue
       for pid in $(ip netns pids "$ns" 2>/dev/null); do
         stop_pid "$pid" "$ns" "" "process $pid in $ns"
@@ -742,7 +745,7 @@ do_down() {
     fi
     if [[ ${IGD_CREATED:-1} != 0 ]] && ns_exists "$IGD_NS"; then ip netns del "$IGD_NS"; fi
     if [[ ${WAN_CREATED:-1} != 0 ]] && ns_exists "$WAN_NS"; then ip netns del "$WAN_NS"; fi
-    if [[ ${INET_CREATED:-0} == 1 ]] && ns_exists "$INET_NS"; then ip netns del "$INET_NS"; fi
+    if [[ $own_inet != 0 ]] && ns_exists "$INET_OWN_NS"; then ip netns del "$INET_OWN_NS"; fi
     if [[ ${LAN_CREATED:-0} == 1 && ${LAN_ADOPTED:-0} != 1 ]] && ns_exists "$LAN_NS"; then
       ip netns del "$LAN_NS"
     elif [[ ${HAVE_STATE:-1} == 0 ]] && ns_exists "$LAN_NS"; then
@@ -785,6 +788,15 @@ cmd_status() {
     echo "miniupnpd pid $MINIUPNPD_PID: alive"
   else
     echo "miniupnpd pid ${MINIUPNPD_PID:-none}: NOT running"; ok=1
+  fi
+  if [[ ${CARRIER:-none} != none ]]; then
+    if ns_exists "$INET_OWN_NS"; then echo "namespace $INET_OWN_NS: present (carrier ${CARRIER})"; else echo "namespace $INET_OWN_NS: MISSING"; ok=1; fi
+    if pid_is_ours "${INET_STUN_PID:-}" "$INET_OWN_NS" python3; then echo "inet stun.py pid $INET_STUN_PID: alive"
+    else echo "inet stun.py pid ${INET_STUN_PID:-none}: NOT running"; ok=1; fi
+  fi
+  if [[ -n ${BEHAVIOUR_STUN:-} ]]; then
+    if pid_is_ours "${BEHAVIOUR_STUN_PID:-}" "${INET_NS:-$WAN_NS}" python3; then echo "RFC 5780 stun.py pid $BEHAVIOUR_STUN_PID ($BEHAVIOUR_STUN): alive"
+    else echo "RFC 5780 stun.py pid ${BEHAVIOUR_STUN_PID:-none}: NOT running"; ok=1; fi
   fi
   if pid_is_ours "${STUN_PID:-}" "$WAN_NS" python3; then
     echo "stun.py pid $STUN_PID: alive"

@@ -84,9 +84,9 @@ internal static class ProbeCommand
         IPAddress? gateway = null;
         if (parseResult.GetValue(s_gatewayOption) is { } text)
         {
-            if (!IPAddress.TryParse(text, out gateway) || gateway.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+            if (!IPAddress.TryParse(text, out gateway) || gateway.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || !IsUnicast(gateway))
             {
-                ToolConsole.Error.WriteLine($"{ToolConsole.ProgramName} probe: --gateway needs an IPv4 address, not '{text}'");
+                ToolConsole.Error.WriteLine($"{ToolConsole.ProgramName} probe: --gateway needs a unicast IPv4 address, not '{text}'");
                 return SimpleCommands.UsageError;
             }
         }
@@ -141,6 +141,12 @@ internal static class ProbeCommand
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             ToolConsole.Error.WriteLine($"{ToolConsole.ProgramName} probe: cancelled");
+            return SimpleCommands.IgdError;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The router did not answer the probe's mapping in time, the native library is missing, ...: one line, exit 1.
+            ToolConsole.Error.WriteLine($"{ToolConsole.ProgramName} probe: {e.Message}");
             return SimpleCommands.IgdError;
         }
     }
@@ -334,7 +340,7 @@ internal static class ProbeCommand
         {
             if (TryParseEndPoint(value) is null)
             {
-                result.AddError($"--stun needs an IP address, optionally with :port, not '{value}'");
+                result.AddError($"--stun needs a unicast IP address, optionally with :port, not '{value}'");
             }
         }
         return values;
@@ -346,10 +352,15 @@ internal static class ProbeCommand
     {
         if (IPAddress.TryParse(value, out var address))
         {
-            return new IPEndPoint(address, StunClient.DefaultPort);
+            return IsUnicast(address) ? new IPEndPoint(address, StunClient.DefaultPort) : null;
         }
-        return IPEndPoint.TryParse(value, out var endPoint) && endPoint.Port != 0 ? endPoint : null;
+        return IPEndPoint.TryParse(value, out var endPoint) && endPoint.Port != 0 && IsUnicast(endPoint.Address) ? endPoint : null;
     }
+
+    /// <summary>Not 0.0.0.0, ::, the broadcast address or a multicast one.</summary>
+    private static bool IsUnicast(IPAddress address) =>
+        !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.Equals(IPAddress.Broadcast)
+        && !address.IsIPv6Multicast && !(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && address.GetAddressBytes()[0] >= 224);
 
     private static void CheckPort(OptionResult result)
     {

@@ -76,6 +76,10 @@ public class ReachabilityTests
     [TestCase("fe80::1", NetworkAddressClass.Reserved)]
     [TestCase("::1", NetworkAddressClass.Reserved)]
     [TestCase("::ffff:100.64.1.1", NetworkAddressClass.CarrierGradeNat)]
+    [TestCase("3fff::1", NetworkAddressClass.Reserved)]
+    [TestCase("2001:2::1", NetworkAddressClass.Reserved)]
+    [TestCase("2001:3::1", NetworkAddressClass.Public)]
+    [TestCase("64:ff9b::1.2.3.4", NetworkAddressClass.Public)]
     public void AddressesAreClassifiedByTheSpecialPurposeRegistries(string address, NetworkAddressClass expected) =>
         Assert.That(NetworkAddressClassifier.Classify(IPAddress.Parse(address)), Is.EqualTo(expected));
 
@@ -169,6 +173,35 @@ public class ReachabilityTests
     }
 
     [Test]
+    public async Task AVerificationThatIgnoresItsTokenIsBoundedAllTheSame()
+    {
+        using var router = new PmpPcpRouter(IPAddress.Parse("127.84.0.12")) { PublicAddress = PublicAddress };
+        var mapper = await PortMapper.DiscoverAsync(MapperOptions(router.Address));
+        var never = new TaskCompletionSource<bool>();
+        var options = Options(verify: (_, _) => never.Task) with { Timeout = TimeSpan.FromMilliseconds(300) };
+        var report = await ReachabilityCheck.ProbeAsync(mapper, Probe(5012), options).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.That(report.Verified, Is.False);
+        Assert.That(report.Evidence, Has.Some.Contains("the end-to-end check: no answer within 0.3 s"));
+    }
+
+    [Test]
+    public async Task TheCallersCancellationIsNeverAVerdict()
+    {
+        using var router = new PmpPcpRouter(IPAddress.Parse("127.84.0.13")) { PublicAddress = PublicAddress };
+        var mapper = await PortMapper.DiscoverAsync(MapperOptions(router.Address));
+        using var cancel = new CancellationTokenSource();
+        var options = Options(verify: async (_, token) =>
+        {
+            cancel.Cancel(); // the caller gives up while the application's check runs
+            await Task.Yield();
+            return !token.IsCancellationRequested; // a check that answers "no" when cancelled
+        });
+        Assert.CatchAsync<OperationCanceledException>(() => ReachabilityCheck.ProbeAsync(mapper, Probe(5013), options, cancel.Token));
+        await Task.Delay(300);
+        Assert.That(router.Mappings, Is.Empty, "the probe's mapping is removed all the same");
+    }
+
+    [Test]
     public async Task AStunAddressThatDiffersFromThePublicRouterAddressIsDoubleNat()
     {
         using var router = new PmpPcpRouter(IPAddress.Parse("127.84.0.5")) { PublicAddress = PublicAddress };
@@ -248,6 +281,10 @@ public class ReachabilityTests
         Assert.ThrowsAsync<ArgumentException>(() => ReachabilityCheck.CheckAsync(mapper, null, new ReachabilityOptions { StunServers = new IPEndPoint[] { null! } }));
         Assert.ThrowsAsync<ArgumentException>(() => ReachabilityCheck.CheckAsync(mapper, null,
             new ReachabilityOptions { StunServers = new[] { new IPEndPoint(IPAddress.Loopback, 0) } }));
+        Assert.ThrowsAsync<ArgumentException>(() => ReachabilityCheck.CheckAsync(mapper, null,
+            new ReachabilityOptions { StunServers = new[] { new IPEndPoint(IPAddress.Parse("224.0.0.1"), 3478) } }));
+        Assert.ThrowsAsync<ArgumentException>(() => ReachabilityCheck.CheckGatewayAsync(null,
+            new PortMapperOptions { Gateway = IPAddress.Broadcast }));
         Assert.ThrowsAsync<ArgumentNullException>(() => ReachabilityCheck.CheckAsync(null!, null));
         Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ReachabilityCheck.ProbeAsync(mapper, new PortMappingLeaseOptions(PortMappingProtocol.Tcp, 0)));
         Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ReachabilityCheck.CheckGatewayAsync(new ReachabilityOptions { Timeout = TimeSpan.FromHours(1) }));

@@ -109,7 +109,7 @@ public sealed class PortMapper
             throw new PortMapperException(report);
         }
         options.Log.LogInformation("Port mapper: {Report}", report);
-        return new PortMapper(options, method, method == PortMappingMethod.Upnp ? Host(upnp!) : gateway!, upnp, report);
+        return new PortMapper(options, method, method == PortMappingMethod.Upnp ? Host(upnp!, gateway) : gateway!, upnp, report);
     }
 
     /// <summary>Leases a mapping through the protocol chosen (or, when it refuses, through another that answered the race):
@@ -134,14 +134,32 @@ public sealed class PortMapper
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The address.</returns>
     /// <exception cref="TimeoutException">The router did not answer in time.</exception>
+    /// <exception cref="PcpException">The PCP server refused the address probe.</exception>
+    /// <exception cref="NatpmpException">The NAT-PMP server refused, or libnatpmp failed.</exception>
+    /// <exception cref="UpnpException">The UPnP gateway refused.</exception>
     public async Task<IPAddress> GetExternalAddressAsync(CancellationToken cancellationToken = default) => Method switch
     {
         PortMappingMethod.Natpmp => (await Natpmp!.GetPublicAddressAsync(cancellationToken).ConfigureAwait(false)).Address,
         PortMappingMethod.Upnp => await Upnp!.GetExternalAddressAsync(cancellationToken).ConfigureAwait(false),
-        // PCP has no address request: a one-second mapping of the discard port shows it, and expires.
-        _ => (await Pcp.MapAsync(new PcpMapRequest(PortMappingProtocol.Udp, 9) { Lifetime = TimeSpan.FromSeconds(1) }, cancellationToken)
-            .ConfigureAwait(false)).ExternalEndPoint.Address,
+        _ => await PcpExternalAddressAsync(cancellationToken).ConfigureAwait(false),
     };
+
+    /// <summary>PCP has no address request: a short mapping of the discard port shows the address, and is deleted at once
+    /// (routers round a short lifetime up: miniupnpd to 120 s).</summary>
+    private async Task<IPAddress> PcpExternalAddressAsync(CancellationToken cancellationToken)
+    {
+        var mapping = await Pcp.MapAsync(new PcpMapRequest(PortMappingProtocol.Udp, 9) { Lifetime = TimeSpan.FromSeconds(1) }, cancellationToken)
+            .ConfigureAwait(false);
+        try
+        {
+            await Pcp.DeleteAsync(mapping, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (PortMapperRace.IsRouterFailure(e) && !cancellationToken.IsCancellationRequested)
+        {
+            _options.Log.LogDebug("Port mapper: the address probe's mapping was not deleted ({Error}); it expires", e.Message);
+        }
+        return mapping.ExternalEndPoint.Address;
+    }
 
     /// <summary>The UPnP gateway, found now if the race stopped UPnP before it answered (a lease moving to UPnP).</summary>
     internal async Task<UpnpGateway> UpnpAsync(CancellationToken cancellationToken)
@@ -160,8 +178,11 @@ public sealed class PortMapper
     internal Task<PortMapper> RediscoverAsync(CancellationToken cancellationToken) =>
         DiscoverAsync(_options with { Remembered = null }, cancellationToken);
 
-    private static IPAddress Host(UpnpGateway upnp) =>
-        IPAddress.TryParse(upnp.RootDescriptionUrl.DnsSafeHost, out var address) ? address : IPAddress.Any;
+    /// <summary>The UPnP gateway's address, from its description URL; a URL naming a host rather than an address gives
+    /// the default gateway (or, with none, loopback: the PCP and NAT-PMP clients then exist but the race never chose them).</summary>
+    private static IPAddress Host(UpnpGateway upnp, IPAddress? gateway) =>
+        IPAddress.TryParse(upnp.RootDescriptionUrl.DnsSafeHost, out var address) && StunClient.IsUnicast(address)
+            && address.AddressFamily == AddressFamily.InterNetwork ? address : gateway ?? IPAddress.Loopback;
 
     /// <summary>Warm start: the remembered protocol alone. Null when it is unusable or does not answer.</summary>
     private static async Task<PortMapper?> TryRememberedAsync(PortMapperOptions options, string remembered, IPAddress? gateway,
@@ -199,8 +220,14 @@ public sealed class PortMapper
                 {
                     return null;
                 }
+                // Another network's router (its address is not the default gateway's) is not asked either.
+                if (gateway is not null && IPAddress.TryParse(url.DnsSafeHost, out var host) && !host.Equals(gateway))
+                {
+                    options.Log.LogInformation("Port mapper: the remembered {Url} is not on the default gateway ({Gateway}); racing", url, gateway);
+                    return null;
+                }
                 upnp = await UpnpGateway.OpenAsync(url, PortMapperRace.UpnpOptions(options), bound.Token).ConfigureAwait(false);
-                router = Host(upnp);
+                router = Host(upnp, gateway);
                 detail = $"{url} answered";
             }
             else

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Net;
+using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -21,8 +22,9 @@ namespace MiniUpnp.Net;
 /// <para>When the protocol in use keeps failing for <see cref="PortMapperOptions.FailoverAfter"/>, the lease races the
 /// protocols again and moves to the one that answers (<see cref="Moved"/>; the old mapping is removed if the router
 /// still takes requests). Events are raised one at a time, on thread-pool threads; an exception thrown by a handler is
-/// caught and logged. <see cref="DisposeAsync"/> removes the mapping, within
-/// <see cref="GatewayLeaseOptions.DisposeTimeout"/>.</para>
+/// caught and logged; none is raised once <see cref="DisposeAsync"/> has begun. A handler may start
+/// <see cref="DisposeAsync"/> but must not wait for it synchronously: the lease's loop waits for the handler.
+/// <see cref="DisposeAsync"/> removes the mapping, within <see cref="GatewayLeaseOptions.DisposeTimeout"/>.</para>
 /// </remarks>
 public sealed class PortMapperLease : IPortMappingLease
 {
@@ -34,6 +36,7 @@ public sealed class PortMapperLease : IPortMappingLease
     private MappingBackend _backend = null!;
     private Task _loop = Task.CompletedTask;
     private Task? _disposal;
+    private volatile bool _disposing;
     private volatile GatewayLeaseStatus _status = GatewayLeaseStatus.Active;
     private volatile IPEndPoint? _endPoint;
     private volatile Exception? _lastError;
@@ -122,13 +125,32 @@ public sealed class PortMapperLease : IPortMappingLease
         return lease;
     }
 
+    /// <summary>Whether the mapping is for another LAN host: PCP and NAT-PMP map the sender's own ports only.</summary>
+    private bool ForAnotherHost => _options.InternalClient is { } client && !IsThisHost(client);
+
+    /// <summary>An address is this host's when a socket can be bound to it.</summary>
+    private static bool IsThisHost(IPAddress address)
+    {
+        try
+        {
+            using var probe = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            probe.Bind(new IPEndPoint(address, 0));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The protocol chosen first, then the others that answered the race: the first to map the port wins.</summary>
     private async Task StartAsync(CancellationToken cancellationToken)
     {
         var mapper = Mapper;
         var methods = new[] { mapper.Method }.Concat(mapper.Report.Answered).Distinct().ToList();
-        if (_options.InternalClient is { } client && !client.Equals(mapper.Upnp?.LocalAddress))
+        if (ForAnotherHost)
         {
+            var client = _options.InternalClient!;
             // PCP and NAT-PMP map the sender's own ports; another LAN host is UPnP's alone.
             methods.RemoveAll(m => m != PortMappingMethod.Upnp);
             if (methods.Count == 0)
@@ -157,6 +179,12 @@ public sealed class PortMapperLease : IPortMappingLease
                 first ??= e;
                 Log.LogInformation("Port mapper lease: {Method} did not map the port: {Error}", PortMapperReport.Name(method), e.Message);
                 _ = ReleaseQuietlyAsync(backend); // a late answer may have created it
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                _ = ReleaseQuietlyAsync(backend); // the caller gave up: an answer on its way may still create it
+                _status = GatewayLeaseStatus.Disposed;
+                throw;
             }
         }
         _status = GatewayLeaseStatus.Disposed;
@@ -248,13 +276,26 @@ public sealed class PortMapperLease : IPortMappingLease
         try
         {
             var fresh = await Mapper.RediscoverAsync(stop).ConfigureAwait(false);
-            if (fresh.Method == old.Method)
+            if (fresh.Method == old.Method && fresh.Gateway.Equals(Mapper.Gateway))
             {
                 return false; // it answers the race: keep asking it
             }
+            if (ForAnotherHost && fresh.Method != PortMappingMethod.Upnp)
+            {
+                return false; // PCP or NAT-PMP would map this host's port, not the other host's
+            }
             var backend = MappingBackend.Create(fresh, fresh.Method, _options, this);
             var previous = _endPoint;
-            var held = await backend.MapAsync(WantedPort, stop).ConfigureAwait(false);
+            HeldMapping held;
+            try
+            {
+                held = await backend.MapAsync(WantedPort, stop).ConfigureAwait(false);
+            }
+            catch
+            {
+                _ = ReleaseQuietlyAsync(backend); // a late answer may have created it
+                throw;
+            }
             Volatile.Write(ref _mapper, fresh);
             Volatile.Write(ref _backend, backend);
             Volatile.Write(ref _consecutiveFailures, 0);
@@ -365,6 +406,10 @@ public sealed class PortMapperLease : IPortMappingLease
         // One at a time: this lease's loop and a UPnP lease's loop may both have something to say.
         lock (_raising)
         {
+            if (_disposing)
+            {
+                return; // nothing is raised once DisposeAsync has begun
+            }
             foreach (EventHandler<GatewayLeaseEventArgs> handler in handlers.GetInvocationList())
             {
                 try
@@ -402,6 +447,7 @@ public sealed class PortMapperLease : IPortMappingLease
     {
         lock (_gate)
         {
+            _disposing = true;
             _disposal ??= DisposeCoreAsync();
         }
         return new ValueTask(_disposal);
@@ -413,6 +459,10 @@ public sealed class PortMapperLease : IPortMappingLease
         {
             _stop.Cancel();
             await _loop.ConfigureAwait(false);
+            lock (_raising)
+            {
+                // A handler running now (a UPnP lease's event, forwarded) has finished; later ones are dropped.
+            }
             using var bound = new CancellationTokenSource(_options.DisposeTimeout);
             await _backend.ReleaseAsync(bound.Token).ConfigureAwait(false);
         }

@@ -85,7 +85,7 @@ public sealed record PortMapperOptions
         Check.Positive(Timeout, day, nameof(Timeout));
         Check.Positive(OperationTimeout, day, nameof(OperationTimeout));
         Check.Positive(FailoverAfter, day, nameof(FailoverAfter));
-        if (Gateway is not null && (Gateway.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || Gateway.Equals(IPAddress.Any)))
+        if (Gateway is not null && (Gateway.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || !StunClient.IsUnicast(Gateway)))
         {
             throw new ArgumentException("The gateway must be a unicast IPv4 address (the router's LAN address).", nameof(Gateway));
         }

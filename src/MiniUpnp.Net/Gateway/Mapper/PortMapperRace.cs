@@ -107,13 +107,11 @@ internal sealed class PortMapperRace
             }
             if (windowEnds is { } end)
             {
-                var left = end - _clock.Elapsed;
-                pending.Add(Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, CancellationToken.None));
+                pending.Add(DelayUntil(end));
             }
             if (!upnpGo.Task.IsCompleted)
             {
-                var left = UpnpHeadStart - _clock.Elapsed;
-                pending.Add(Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, CancellationToken.None));
+                pending.Add(DelayUntil(UpnpHeadStart));
             }
             await Task.WhenAny(pending).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
@@ -133,6 +131,14 @@ internal sealed class PortMapperRace
             : Reason(winner, results);
         var report = new PortMapperReport(winner?.Method, results, reason, _clock.Elapsed, usedRemembered: false);
         return (winner?.Method, winner?.Method == PortMappingMethod.Upnp || upnp is not null ? upnp : null, report);
+    }
+
+    /// <summary>A delay until the race's clock reads <paramref name="time"/>, rounded up to the whole millisecond
+    /// (Task.Delay truncates: the loop would spin for the last fraction).</summary>
+    private Task DelayUntil(TimeSpan time)
+    {
+        double left = Math.Ceiling((time - _clock.Elapsed).TotalMilliseconds);
+        return Task.Delay(TimeSpan.FromMilliseconds(Math.Max(left, 0)), CancellationToken.None);
     }
 
     /// <summary>PCP and NAT-PMP share UDP port 5351: when NAT-PMP's request met an ICMP port unreachable (libnatpmp's
@@ -179,6 +185,10 @@ internal sealed class PortMapperRace
             callerToken.ThrowIfCancellationRequested();
             return new PortMapperProbe(probe.Method, PortMapperProbeOutcome.NoAnswer, elapsed,
                 $"no answer within {_options.Timeout.TotalMilliseconds:0} ms");
+        }
+        if (error is not null && !IsRouterFailure(error))
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error); // a bug, not a refusal
         }
         var outcome = error is TimeoutException ? PortMapperProbeOutcome.NoAnswer : PortMapperProbeOutcome.Refused;
         return new PortMapperProbe(probe.Method, outcome, elapsed, error?.Message ?? "failed");

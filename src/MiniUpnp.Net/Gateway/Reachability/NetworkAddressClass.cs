@@ -58,8 +58,11 @@ public static class NetworkAddressClassifier
         {
             return NetworkAddressClass.Private; // unique local fc00::/7
         }
-        bool documentation = b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0D && b[3] == 0xB8; // 2001:db8::/32
+        bool documentation = (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0D && b[3] == 0xB8) // 2001:db8::/32
+            || (b[0] == 0x3F && b[1] == 0xFF && (b[2] & 0xF0) == 0); // 3fff::/20 (RFC 9637)
+        bool benchmarking = b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 2 && b[4] == 0 && b[5] == 0; // 2001:2::/48
+        bool nat64 = b[0] == 0 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0; // 64:ff9b::/96
         bool globalUnicast = (b[0] & 0xE0) == 0x20; // 2000::/3
-        return globalUnicast && !documentation ? NetworkAddressClass.Public : NetworkAddressClass.Reserved;
+        return nat64 || (globalUnicast && !documentation && !benchmarking) ? NetworkAddressClass.Public : NetworkAddressClass.Reserved;
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -53,6 +54,8 @@ public static class ReachabilityCheck
         options ??= new ReachabilityOptions();
         options.Validate();
         ObjectDisposedException.ThrowIf(lease?.Status == GatewayLeaseStatus.Disposed, lease!);
+        // A lease that moved to another protocol or gateway is judged where it is now.
+        mapper = lease?.Mapper ?? mapper;
 
         var report = new ReachabilityReport { Method = mapper.Method, Gateway = mapper.Gateway };
         report.Note($"gateway {mapper.Gateway} maps ports with {PortMapperReport.Name(mapper.Method)} ({mapper.Report.Reason})");
@@ -63,10 +66,13 @@ public static class ReachabilityCheck
             report.ExternalEndPoint = lease.ExternalEndPoint;
             report.LeaseRequested = lease.RequestedLease;
             report.LeaseGranted = lease.GrantedLease;
-            report.RouterExternalAddress = lease.ExternalEndPoint?.Address;
+            report.LeaseLost = lease.Status == GatewayLeaseStatus.Lost;
+            // A router that did not say its address gives 0.0.0.0: unknown, asked below.
+            report.RouterExternalAddress = lease.ExternalEndPoint?.Address is { } a && !a.Equals(IPAddress.Any) ? a : null;
             report.Note($"mapping {Name(lease.Protocol)} {lease.ExternalEndPoint} -> port {lease.InternalPort} through "
                 + $"{PortMapperReport.Name(lease.Method)}, lease granted {Seconds(lease.GrantedLease)} of {Seconds(lease.RequestedLease)} requested"
-                + (lease.GrantedLease < lease.RequestedLease ? " (shortened by the router)" : ""));
+                + (lease.GrantedLease < lease.RequestedLease ? " (shortened by the router)" : "")
+                + (report.LeaseLost == true ? $"; the lease is {lease.Status}: {lease.LastError?.Message}" : ""));
         }
         if (report.RouterExternalAddress is null)
         {
@@ -108,7 +114,7 @@ public static class ReachabilityCheck
                     {
                         report.Verified = await verify(endPoint, token).ConfigureAwait(false);
                     }
-                    catch (Exception e) when (e is not OperationCanceledException)
+                    catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
                     {
                         // The application's own check broke (its server down, say): no evidence either way.
                         report.Note($"the end-to-end check could not run: {e.GetType().Name}: {e.Message}");
@@ -128,6 +134,7 @@ public static class ReachabilityCheck
                 report.Note("end to end: not checked (no ReachabilityOptions.Verify)");
             }
         }
+        cancellationToken.ThrowIfCancellationRequested(); // a caller's cancellation is never a verdict
         return report.Decide(gatewayOnly: lease is null);
     }
 
@@ -139,6 +146,8 @@ public static class ReachabilityCheck
     /// <param name="cancellationToken">Stops the check.</param>
     /// <returns>The report.</returns>
     /// <exception cref="ArgumentException">An option is unusable (before any I/O).</exception>
+    /// <exception cref="TimeoutException">The router did not answer the mapping request in time.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static async Task<ReachabilityReport> ProbeAsync(PortMapper mapper, PortMappingLeaseOptions probe, ReachabilityOptions? options = null,
         CancellationToken cancellationToken = default)
     {
@@ -174,11 +183,13 @@ public static class ReachabilityCheck
         }
     }
 
+    /// <summary>The router's own refusal code: a UPnP error code (miniupnpc's negative local errors are not), a PCP
+    /// result code, a NAT-PMP result code (libnatpmp's -51 to -54, and -14 for an unsupported version).</summary>
     private static int? RefusalOf(Exception e) => e switch
     {
-        UpnpException u => u.Code,
+        UpnpException { Code: > 0 } u => u.Code,
         PcpException p => (int)p.ResultCode,
-        NatpmpException n => n.Code,
+        NatpmpException { Code: Native.Libnatpmp.NATPMP_ERR_UNSUPPORTEDVERSION or (<= Native.Libnatpmp.NATPMP_ERR_NOTAUTHORIZED and >= Native.Libnatpmp.NATPMP_ERR_UNSUPPORTEDOPCODE) } n => n.Code,
         _ => null,
     };
 
@@ -220,11 +231,12 @@ public static class ReachabilityCheck
         bound.CancelAfter(options.Timeout);
         try
         {
-            await step(bound.Token).ConfigureAwait(false);
+            // WaitAsync: bounded even when the step (the application's check) ignores its token.
+            await step(bound.Token).WaitAsync(options.Timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && (PortMapperRace.IsRouterFailure(e) || e is System.IO.IOException))
         {
-            report.Note($"{what}: {(e is OperationCanceledException ? $"no answer within {options.Timeout.TotalSeconds:0.#} s" : e.Message)}");
+            report.Note($"{what}: {(e is OperationCanceledException or TimeoutException ? $"no answer within {options.Timeout.TotalSeconds:0.#} s" : e.Message)}");
         }
     }
 

@@ -32,9 +32,9 @@ public sealed record ReachabilityOptions
         }
         foreach (var server in StunServers)
         {
-            if (server is null || server.Port == 0)
+            if (server is null || server.Port == 0 || !StunClient.IsUnicast(server.Address))
             {
-                throw new ArgumentException("Every STUN server needs an address and a port.", nameof(StunServers));
+                throw new ArgumentException("Every STUN server needs a unicast address and a port.", nameof(StunServers));
             }
         }
         if (Timeout <= TimeSpan.Zero || Timeout > TimeSpan.FromMinutes(5))

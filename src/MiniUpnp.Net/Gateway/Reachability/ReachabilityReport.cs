@@ -43,14 +43,26 @@ public sealed class ReachabilityReport
     /// <summary>The address and port the STUN server saw this host's query come from.</summary>
     public IPEndPoint? StunObserved { get; internal set; }
 
-    /// <summary>Whether the address STUN saw is the one the router reports (null: either unknown).</summary>
-    public bool? StunAgrees => StunObserved is null || RouterExternalAddress is null ? null
-        : StunObserved.Address.Equals(RouterExternalAddress);
+    /// <summary>Whether the address STUN saw is the one the router reports (null: either unknown, or of another address
+    /// family: an IPv6 STUN server says nothing about an IPv4 NAT).</summary>
+    public bool? StunAgrees
+    {
+        get
+        {
+            if (StunObserved is null || RouterExternalAddress is null)
+            {
+                return null;
+            }
+            var seen = StunObserved.Address.IsIPv4MappedToIPv6 ? StunObserved.Address.MapToIPv4() : StunObserved.Address;
+            var router = RouterExternalAddress.IsIPv4MappedToIPv6 ? RouterExternalAddress.MapToIPv4() : RouterExternalAddress;
+            return seen.AddressFamily != router.AddressFamily ? null : seen.Equals(router);
+        }
+    }
 
     /// <summary>The mapping checked: its external endpoint, as the router granted it.</summary>
     public IPEndPoint? ExternalEndPoint { get; internal set; }
 
-    /// <summary>The mapping's protocol and internal port, when a mapping was checked.</summary>
+    /// <summary>The mapping's protocol, when a mapping was checked.</summary>
     public PortMappingProtocol? Protocol { get; internal set; }
 
     /// <summary>The mapping's internal port.</summary>
@@ -66,6 +78,10 @@ public sealed class ReachabilityReport
     /// <summary>Whether the router still lists the mapping, read back through UPnP (null: not readable over PCP or
     /// NAT-PMP, whose renewal would create it again).</summary>
     public bool? MappingPresent { get; internal set; }
+
+    /// <summary>Whether the lease checked had lost its mapping (<see cref="GatewayLeaseStatus.Lost"/>: it keeps trying to
+    /// restore it); null when no lease was checked.</summary>
+    public bool? LeaseLost { get; internal set; }
 
     /// <summary>The end-to-end check's result (null: the application gave no <see cref="ReachabilityOptions.Verify"/>).</summary>
     public bool? Verified { get; internal set; }
@@ -103,14 +119,32 @@ public sealed class ReachabilityReport
         }
         if (Verified == true)
         {
-            return (ReachabilityVerdict.Reachable, $"Verified: a connection from outside reached {ExternalEndPoint}.");
+            // Evidence wins; but a check that reached a carrier-grade, private or reserved address ran in front of the
+            // router, not on the Internet.
+            string where = RouterAddressClass is NetworkAddressClass.CarrierGradeNat or NetworkAddressClass.Private or NetworkAddressClass.Reserved
+                ? $" The address is {Describe(RouterAddressClass.Value)}, so that connection came from the network in front of the router; "
+                  + "from the Internet it is reachable only if that network forwards it."
+                : "";
+            return (ReachabilityVerdict.Reachable, $"Verified: a connection from outside reached {ExternalEndPoint}.{where}");
+        }
+        if (LeaseLost == true)
+        {
+            return (ReachabilityVerdict.NotReachable, "The lease has lost its mapping and is trying to restore it (its Lost event "
+                + "said why); until it does, nothing is forwarded.");
         }
         if (MappingPresent == false)
         {
             return (ReachabilityVerdict.NotReachable, "The router no longer has the mapping: something removed it (another program, the "
                 + "router's web page, a reboot). A lease creates it again at its next check; map it again otherwise.");
         }
-        string address = RouterExternalAddress?.ToString() ?? "?";
+        if (RouterExternalAddress is null)
+        {
+            return (ReachabilityVerdict.MappedNotVerified, (gatewayOnly ? "The router maps ports" : $"The router maps {ExternalEndPoint}")
+                + ", but its external address is unknown (it did not say) and "
+                + (StunObserved is null ? "STUN was not asked or did not answer" : $"the Internet sees {StunObserved.Address} (STUN)")
+                + "; not verified end to end.");
+        }
+        string address = RouterExternalAddress.ToString();
         switch (RouterAddressClass)
         {
             case NetworkAddressClass.CarrierGradeNat:
@@ -144,6 +178,13 @@ public sealed class ReachabilityReport
             : $"The router maps {ExternalEndPoint} and its address is public{stun}; not verified end to end. Give "
               + "ReachabilityOptions.Verify a way to connect from outside (your server, a peer) to know.");
     }
+
+    private static string Describe(NetworkAddressClass c) => c switch
+    {
+        NetworkAddressClass.CarrierGradeNat => "in 100.64.0.0/10 (carrier-grade NAT)",
+        NetworkAddressClass.Private => "private",
+        _ => "reserved",
+    };
 
     /// <summary>The verdict, the hint, and the evidence, one per line.</summary>
     public override string ToString()

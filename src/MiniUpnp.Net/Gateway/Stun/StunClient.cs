@@ -195,7 +195,7 @@ public sealed class StunClient
         return new IPEndPoint(address, server.Port);
     }
 
-    private static bool IsUnicast(IPAddress address) =>
+    internal static bool IsUnicast(IPAddress address) =>
         address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
         && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.Equals(IPAddress.Broadcast)
         && !address.IsIPv6Multicast && !(address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] >= 224);

@@ -93,6 +93,7 @@ public class ReachabilityLabTests
                 Assert.That(report.StunObserved!.Address, Is.EqualTo(IPAddress.Parse(LabEnvironment.IgdWanAddr)), "the router masquerades");
                 Assert.That(report.StunAgrees, Is.True);
                 Assert.That(report.ExternalEndPoint, Is.EqualTo(new IPEndPoint(IPAddress.Parse(LabEnvironment.IgdWanAddr), 44801)));
+                Assert.That(report.Hint, Does.Contain("came from the network in front of the router"), "a 100.64 address is not the Internet's");
             });
 
             // The same mapping without a way to verify: the 100.64 address is all there is to go by.
@@ -198,7 +199,7 @@ public class ReachabilityLabTests
 
         var bad = ToolProcess.Run(ToolProcess.UpnpcNet, ["probe", "--stun", "not-an-address"]);
         Assert.That(bad.Code, Is.EqualTo(2));
-        Assert.That(bad.Stderr, Does.Contain("--stun needs an IP address"));
+        Assert.That(bad.Stderr, Does.Contain("--stun needs a unicast IP address"));
     }
 
     /// <summary>A lab of its own behind a carrier (started once per carrier kind, taken down after the fixture).</summary>
