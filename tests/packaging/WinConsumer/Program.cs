@@ -43,6 +43,17 @@ void Check(string what, bool ok, string detail = "")
 
 Line($"platform: {RuntimeInformation.RuntimeIdentifier}, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}");
 
+// 0. Windows: Winsock is not started yet (socket() fails with WSANOTINITIALISED), so the miniupnpc calls below can
+//    only work if the binding calls WSAStartup before its first native call. A "platform:" line: Windows only.
+if (OperatingSystem.IsWindows())
+{
+    int error = WinsockState();
+    bool fresh = error == 10093; // WSANOTINITIALISED
+    if (!fresh) failed++; // (not counted when it passes: the last line must be the same on both platforms)
+    Line($"platform: {(fresh ? "ok" : "FAIL")} Winsock not started before the binding's first native call " +
+         $"(socket(): {(error == 0 ? "succeeded" : "WSA error " + error)})");
+}
+
 // 1. The faithful Python port first, before anything in System.Net.Sockets has run: on Windows, miniupnpc's own sockets
 //    then work only because the binding called WSAStartup itself (the .NET runtime initialises Winsock lazily).
 //    conformance.py's sequence (tests/MiniUpnp.Net.Tests/Lab/ConformanceTests.cs), one line per call.
@@ -149,6 +160,21 @@ return failed == 0 ? 0 : 1;
 static string Show(PortMappingEntry? m) => m is null ? "none"
     : $"{m.Protocol} {m.ExternalPort} -> {m.InternalClient}:{m.InternalPort} \"{m.Description}\" enabled {m.Enabled} remote {m.RemoteHost?.ToString() ?? "any"} "
       + (m.IsPermanent ? "permanent" : "leased");
+
+// 0 when a socket can be made (Winsock already started), else WSAGetLastError().
+static int WinsockState()
+{
+    nint s = socket(2, 2, 17); // AF_INET, SOCK_DGRAM, IPPROTO_UDP
+    if (s == -1)
+    {
+        return WSAGetLastError();
+    }
+    closesocket(s);
+    return 0;
+}
+[DllImport("ws2_32")] static extern nint socket(int af, int type, int protocol);
+[DllImport("ws2_32")] static extern int closesocket(nint s);
+[DllImport("ws2_32")] static extern int WSAGetLastError();
 
 static string? LoadedModule(string stem)
 {
