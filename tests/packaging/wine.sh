@@ -14,9 +14,10 @@
 #      sequence through the faithful UPnP port. Both must pass their own checks and print the same lines (only the
 #      "platform:" lines differ); `upnpc-net -l` must print the same under wine as on Linux.
 # What it exercises on Windows: the binding's own Winsock start-up (socket() fails with WSANOTINITIALISED when the
-# program starts, then the UPnP port runs before anything in System.Net.Sockets), loading libminiupnpc.dll (MinGW-built, from MiniUpnp.Net.Native.win-x64) next to the app and
-# from the tool's runtimes/win-x64/native/, and C-runtime ownership (miniwget's body, malloc'ed by the DLL's msvcrt,
-# freed through msvcrt's free). 45–55 s on a 2-core machine (the first win-x64 publish downloads its runtime packs).
+# program starts, then the UPnP port runs before anything in System.Net.Sockets), loading libminiupnpc.dll (MinGW-built,
+# from MiniUpnp.Net.Native.win-x64) next to the app and from the tool's runtimes/win-x64/native/, and C-runtime
+# ownership (miniwget's body, malloc'ed by the DLL's msvcrt, freed through msvcrt's free). 45–55 s on a 2-core machine
+# (the first win-x64 publish downloads its runtime packs).
 #
 #   tests/packaging/wine.sh [--version V] [--junit FILE] [--keep]
 # Needs: build/pack.sh run first with win-x64 among the RIDs; root (network namespaces), the lab's packages
