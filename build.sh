@@ -32,8 +32,9 @@ usage() {
   test --sanitize      the sanitizer round: the ASan + UBSan build and its CTest, then the NUnit suite with the lab (root)
                        against that library, ASan's runtime preloaded; fails on any sanitizer report (docs/sanitizers.md)
   ci                   what .ci/run runs: generate --check, test, the cross RIDs (build/cross.sh all), packaging of those
-                       RIDs and its consumption test, test --sanitize, fuzz 20; logs in artifacts/ci-<part>.log, then one
-                       line summing every part: "N passed, N failed, N skipped"
+                       RIDs and its consumption test, the win-x64 packages under wine against the lab (tests/packaging/wine.sh),
+                       test --sanitize, fuzz 20; logs in artifacts/ci-<part>.log, then one line summing every part:
+                       "N passed, N failed, N skipped"
   demo                 build, start the IGD lab, map a port with upnpc-net, use it from the WAN side, close it
   lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
   reference            build the Python module from the pinned source (the conformance reference)
@@ -484,6 +485,8 @@ verb_deps() {
 #   test       ./build.sh test (CTest, NUnit with the lab)     its final line
 #   cross      build/cross.sh all (the other RIDs; Debian x86_64 only)   its JUnit file (none: one failure)
 #   packaging  build/pack.sh with those RIDs + tests/packaging/consume.sh   consume.sh's JUnit file (none: one failure)
+#   wine       tests/packaging/wine.sh: the win-x64 packages under wine against the lab (Debian x86_64 only)
+#                                                              wine.sh's JUnit file (none: one failure)
 #   sanitize   ./build.sh test --sanitize                      its final line (one failure per sanitizer report)
 #   fuzz       ./build.sh fuzz 20                              per harness: no crash one pass, else one failure
 CI_PASSED=0 CI_FAILED=0 CI_SKIPPED=0 CI_STATUS=0 CI_RC=0 CI_TIMES=()
@@ -546,6 +549,15 @@ verb_ci() {
   rm -f "$results/packaging.xml"
   ci_part packaging "packaging" ci_packaging "$results/packaging.xml"
   ci_add_junit "$results/packaging.xml"
+
+  # The win-x64 packages on Windows: wine, against the lab's router (tests/packaging/wine.sh), where win-x64 is built.
+  if cross_host; then
+    rm -f "$results/wine.xml"
+    ci_part wine "Windows under wine" "$ROOT/tests/packaging/wine.sh" --junit "$results/wine.xml"
+    ci_add_junit "$results/wine.xml"
+  else
+    say "ci: no win-x64 package on this host ($(host_rid)): the Windows step runs where it is built"
+  fi
 
   # The sanitizer round (docs/sanitizers.md): its CTest and NUnit counts, plus one failure per sanitizer report.
   ci_part sanitize "sanitizer round" "$ROOT/build.sh" test --sanitize
