@@ -5,8 +5,8 @@
 #   1. tests/packaging/MonoConsumer/ (net472 and net10.0) built against MiniUpnp.Net from artifacts/packages only
 #      (packageSourceMapping; everything else from the normal feed, Microsoft.NETFramework.ReferenceAssemblies 1.0.3
 #      for net472): the net472 build must have taken lib/netstandard2.0/MiniUpnp.Net.dll, net10.0 lib/net10.0;
-#   2. the ABI guard under Mono: a stand-in libminiupnpc.so without the API 21 marker (built here with gcc) first on
-#      LD_LIBRARY_PATH must be refused with IncompatibleNativeLibraryException before any call;
+#   2. the ABI guard under Mono: Debian's API 17 miniupnpc (libminiupnpc17, as the NUnit suite's guard test uses),
+#      first on LD_LIBRARY_PATH as libminiupnpc.so, must be refused with IncompatibleNativeLibraryException before any call;
 #   3. its own IGD lab (tests/lab/lab.sh up --id monoNNN), then inside its lan namespace the program on .NET 10
 #      (linux-x64, the reference) and under `mono` (net472), libminiupnpc.so and libnatpmp.so found as a Mono user
 #      finds them: LD_LIBRARY_PATH at the MiniUpnp.Net.Native.linux-x64 package's runtimes/linux-x64/native/.
@@ -16,7 +16,7 @@
 #
 #   tests/packaging/mono.sh [--version V] [--junit FILE] [--keep]
 # Needs: build/pack.sh run first (linux-x64 among the RIDs); root (network namespaces), the lab's packages
-# (iproute2 nftables miniupnpd-nftables python3), gcc, and Mono 6.8 (Debian: mono-runtime libmono-system-core4.0-cil
+# (iproute2 nftables miniupnpd-nftables python3), libminiupnpc17, and Mono 6.8 (Debian: mono-runtime libmono-system-core4.0-cil
 # libmono-system4.0-cil, plus mono-devel, the Debian package that holds Mono's 4.5/Facades/netstandard.dll without which
 # no netstandard2.0 assembly loads), installed here when root on Debian.
 # A missing prerequisite skips the step, except under CI=true, where it is a failure.
@@ -121,13 +121,14 @@ step() {
 [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] || unavailable "the lab and the linux-x64 package need Linux x86_64 (this is $(uname -s)/$(uname -m))"
 [ "$(id -u)" = 0 ] || unavailable "not root (the lab's network namespaces need root)"
 if [ -f /etc/debian_version ]; then
-  (ensure_packages iproute2 nftables miniupnpd-nftables python3 gcc \
+  (ensure_packages iproute2 nftables miniupnpd-nftables python3 libminiupnpc17 \
     mono-runtime libmono-system-core4.0-cil libmono-system4.0-cil mono-devel) ||
-    unavailable "could not install the lab's packages, gcc and Mono (Debian: mono-runtime libmono-system-core4.0-cil libmono-system4.0-cil mono-devel)"
+    unavailable "could not install the lab's packages, libminiupnpc17 and Mono (Debian: mono-runtime libmono-system-core4.0-cil libmono-system4.0-cil mono-devel)"
 fi
 have mono || unavailable "no mono (Debian: apt-get install mono-runtime libmono-system-core4.0-cil libmono-system4.0-cil mono-devel)"
 [ -f /usr/lib/mono/4.5/Facades/netstandard.dll ] || unavailable "Mono has no 4.5/Facades/netstandard.dll (Debian: mono-devel)"
-have gcc || unavailable "no gcc (the ABI guard's stand-in library)"
+API17="$(ls /usr/lib/*/libminiupnpc.so.17 2>/dev/null | head -1 || true)"
+[ -n "$API17" ] || unavailable "no libminiupnpc.so.17 (Debian: libminiupnpc17), the ABI guard's incompatible library"
 [ -x /usr/sbin/miniupnpd ] && ip netns list >/dev/null 2>&1 || unavailable "the lab cannot run: no miniupnpd or no network namespaces"
 have dotnet || unavailable "the .NET SDK is required"
 if [ -z "$version" ]; then
@@ -189,15 +190,13 @@ NET_APP="$APP/bin/Release/net10.0/MonoConsumer"
 [ -f "$NATIVE/libminiupnpc.so" ] && [ -f "$NATIVE/libnatpmp.so" ] || { record "the runtime package's native folder" fail 0 "no $NATIVE/libminiupnpc.so"; failed=$((failed + 1)); exit 1; }
 
 # ---------- the ABI guard under Mono ----------
-# A library named libminiupnpc.so that exports strupnperror but not UPNP_GetGenericPortMappingEntryExt (API 21's
-# marker): found first on LD_LIBRARY_PATH, it must be refused before strupnperror is called.
+# Debian's miniupnpc 2.2.4 (API 17: no UPNP_GetGenericPortMappingEntryExt, other signatures), named libminiupnpc.so
+# first on LD_LIBRARY_PATH: Mono's DllImport finds it, and it must be refused before strupnperror is called.
 abi_guard() {
-  mkdir -p "$WORK/api17"
-  printf 'const char * strupnperror(int err) { (void)err; return "an API 17 stand-in"; }\n' >"$WORK/api17/stub.c"
-  gcc -shared -fPIC -o "$WORK/api17/libminiupnpc.so" "$WORK/api17/stub.c" || return 1
+  mkdir -p "$WORK/api17" && ln -sf "$API17" "$WORK/api17/libminiupnpc.so" &&
   LD_LIBRARY_PATH="$WORK/api17" timeout -k 5 60 mono "$MONO_APP" --expect-incompatible
 }
-step "the ABI guard under Mono: a miniupnpc without API 21 is refused (IncompatibleNativeLibraryException)" abi_guard || true
+step "the ABI guard under Mono: Debian's API 17 miniupnpc is refused (IncompatibleNativeLibraryException)" abi_guard || true
 
 # ---------- the lab, and the runs inside its lan namespace ----------
 # The lab's own id (at most 12 characters, as bench/run.sh); torn down by the EXIT trap.

@@ -118,12 +118,19 @@ internal static partial class NativeLibraryLoader
         $"The miniupnpc library loaded from '{name}' is not API version {Miniupnpc.MINIUPNPC_API_VERSION} " +
         $"(miniupnpc {Miniupnpc.MINIUPNPC_VERSION}): it lacks {Api21Marker}. Calling an older miniupnpc " +
         "would corrupt memory, because its functions have other signatures. Use the library shipped in the " +
-        $"MiniUpnp.Net runtime packages, or point {PathVariable} at a miniupnpc {Miniupnpc.MINIUPNPC_VERSION} build.");
+        $"MiniUpnp.Net runtime packages, or {Elsewhere(PathVariable)} a miniupnpc {Miniupnpc.MINIUPNPC_VERSION} build.");
+
+    /// <summary>How to name another file: the variable on .NET 8+, the search path on netstandard2.0 (no resolver there).</summary>
+#if NETSTANDARD2_0
+    private static string Elsewhere(string variable) => $"(netstandard2.0, where {variable} is not read) put first on the library search path";
+#else
+    private static string Elsewhere(string variable) => $"point {variable} at";
+#endif
 
     private static IncompatibleNativeLibraryException NatpmpLacks(string name, string[] missing) => new(
         $"The libnatpmp library loaded from '{name}' lacks {string.Join(", ", missing)}: MiniUpnp.Net calls all seven " +
         "functions of natpmp.h (strnatpmperr exists only in a build with ENABLE_STRNATPMPERR). Use the library " +
-        $"shipped in the MiniUpnp.Net runtime packages, or point {NatpmpPathVariable} at a libnatpmp 20230423 build " +
+        $"shipped in the MiniUpnp.Net runtime packages, or {Elsewhere(NatpmpPathVariable)} a libnatpmp 20230423 build " +
         "with ENABLE_STRNATPMPERR.");
 
     /// <summary>
