@@ -291,11 +291,12 @@ internal static class TaskPolyfills
                 return;
             }
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(timeout, cancel.Token);
+            // Task.Delay takes at most int.MaxValue ms (about 24.8 days): a longer timeout waits for the token alone.
+            var delay = Task.Delay(timeout.TotalMilliseconds > int.MaxValue ? Timeout.InfiniteTimeSpan : timeout, cancel.Token);
             if (await Task.WhenAny(task, delay).ConfigureAwait(false) != task)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new TimeoutException();
+                throw new TimeoutException("The operation has timed out.");
             }
             cancel.Cancel(); // ends the delay
             await task.ConfigureAwait(false);
