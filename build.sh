@@ -33,7 +33,7 @@ usage() {
                        against that library, ASan's runtime preloaded; fails on any sanitizer report (docs/sanitizers.md)
   ci                   what .ci/run runs: generate --check, test, the cross RIDs (build/cross.sh all), packaging of those
                        RIDs and its consumption test, the win-x64 packages under wine against the lab (tests/packaging/wine.sh),
-                       test --sanitize, fuzz 20; logs in artifacts/ci-<part>.log, then one line summing every part:
+                       the netstandard2.0 build under Mono against the lab (tests/packaging/mono.sh), test --sanitize, fuzz 20; logs in artifacts/ci-<part>.log, then one line summing every part:
                        "N passed, N failed, N skipped"
   demo                 build, start the IGD lab, map a port with upnpc-net, use it from the WAN side, close it
   lab up|down|status   the IGD lab (real miniupnpd in network namespaces; root only)
@@ -53,7 +53,9 @@ PKGS_LAB="iproute2 nftables miniupnpd-nftables python3 python3-dev python3-setup
 # Cross toolchains and emulators for the other RIDs (design.md: never the i386 architecture), and NativeAOT's needs.
 PKGS_CROSS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user musl-tools
   gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 wine wine64 gcc-mingw-w64-i686-win32 binutils-mingw-w64-i686"
-PKGS_PACKAGING="clang zlib1g-dev"
+# NativeAOT's needs; Mono 6.8 for tests/packaging/mono.sh (mono-devel: the only Debian package with Mono's
+# 4.5/Facades/netstandard.dll, without which no netstandard2.0 assembly loads).
+PKGS_PACKAGING="clang zlib1g-dev mono-runtime libmono-system-core4.0-cil libmono-system4.0-cil mono-devel"
 # libFuzzer and the sanitizer runtimes of Debian 12's clang (14).
 PKGS_FUZZ="clang libclang-rt-14-dev"
 cross_host() { [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] && [ -f /etc/debian_version ]; }
@@ -487,6 +489,8 @@ verb_deps() {
 #   packaging  build/pack.sh with those RIDs + tests/packaging/consume.sh   consume.sh's JUnit file (none: one failure)
 #   wine       tests/packaging/wine.sh: the win-x64 packages under wine against the lab (Debian x86_64 only)
 #                                                              wine.sh's JUnit file (none: one failure)
+#   mono       tests/packaging/mono.sh: lib/netstandard2.0 under Mono against the lab (linux-x64 hosts)
+#                                                              mono.sh's JUnit file (none: one failure)
 #   sanitize   ./build.sh test --sanitize                      its final line (one failure per sanitizer report)
 #   fuzz       ./build.sh fuzz 20                              per harness: no crash one pass, else one failure
 CI_PASSED=0 CI_FAILED=0 CI_SKIPPED=0 CI_STATUS=0 CI_RC=0 CI_TIMES=()
@@ -557,6 +561,16 @@ verb_ci() {
     ci_add_junit "$results/wine.xml"
   else
     say "ci: no win-x64 package on this host ($(host_rid)): the Windows step runs where it is built"
+  fi
+
+  # The netstandard2.0 build under Mono (Unity's runtime) against the lab (tests/packaging/mono.sh), where linux-x64 is
+  # packed: the host's RID on Linux x86_64.
+  if [ "$(host_rid)" = linux-x64 ]; then
+    rm -f "$results/mono.xml"
+    ci_part mono "netstandard2.0 under Mono" "$ROOT/tests/packaging/mono.sh" --junit "$results/mono.xml"
+    ci_add_junit "$results/mono.xml"
+  else
+    say "ci: no linux-x64 package on this host ($(host_rid)): the Mono step runs where it is built"
   fi
 
   # The sanitizer round (docs/sanitizers.md): its CTest and NUnit counts, plus one failure per sanitizer report.

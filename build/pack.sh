@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs MiniUpnp.Net and its runtime packages into artifacts/packages/:
-#   MiniUpnp.Net.<version>.nupkg (+ .snupkg)       the managed library (net8.0, net10.0), depending on every runtime
+#   MiniUpnp.Net.<version>.nupkg (+ .snupkg)       the managed library (net8.0, net10.0, netstandard2.0), depending on every runtime
 #                                                  package below with its exact version
 #   MiniUpnp.Net.Native.<rid>.<version>.nupkg     runtimes/<rid>/native/libminiupnpc.{so,dll,dylib} and
 #                                                  libnatpmp.{so,dll,dylib}, one per RID
@@ -86,6 +86,13 @@ dotnet pack "$MANAGED" "${common[@]}" \
   "-p:MiniUpnpNativeRids=$(IFS=,; echo "${rids[*]}" | sed 's/,/%3B/g')" \
   "-p:RestoreAdditionalProjectSources=$OUT" \
   -p:IncludeHostNativeLibrary=false -p:ContinuousIntegrationBuild=true
+managed_pkg="$OUT/MiniUpnp.Net.$VERSION.nupkg"
+[ -f "$managed_pkg" ] || die "no $managed_pkg"
+managed_listing=$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$managed_pkg")
+# netstandard2.0: .NET Framework 4.7.2+ and Unity/Mono (README, "For Unity users").
+for tfm in net8.0 net10.0 netstandard2.0; do
+  grep -qx "lib/$tfm/MiniUpnp.Net.dll" <<<"$managed_listing" || die "$(basename "$managed_pkg") lacks lib/$tfm/MiniUpnp.Net.dll"
+done
 
 # The tool carries its dependencies in the package (a .NET tool has no package dependencies): packed with the same
 # runtime packages as MiniUpnp.Net, its publish output holds runtimes/<rid>/native/ for every RID above (deps.json

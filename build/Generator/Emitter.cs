@@ -6,7 +6,7 @@ using System.Text;
 
 namespace MiniUpnp.Net.Generator;
 
-/// <summary>Writes the three generated C# files. All text uses "\n" line ends and no trailing spaces.</summary>
+/// <summary>Writes the four generated C# files. All text uses "\n" line ends and no trailing spaces.</summary>
 internal sealed class Emitter(Library library, string version, HeaderModel model, TypeMap typeMap)
 {
     /// <summary>Appended to a C struct's name for its C# layout (<c>struct UPNPDev</c> is <c>UPNPDevStruct</c>): the C
@@ -37,6 +37,7 @@ internal sealed class Emitter(Library library, string version, HeaderModel model
     public SortedDictionary<string, string> EmitAll() => new(StringComparer.Ordinal)
     {
         [$"{library.FilePrefix}NativeMethods.g.cs"] = NativeMethods(),
+        [$"{library.FilePrefix}NativeMethods.DllImport.g.cs"] = DllImportMethods(),
         [$"{library.FilePrefix}Structs.g.cs"] = Structs(),
         [$"{library.FilePrefix}Constants.g.cs"] = Constants(),
     };
@@ -65,6 +66,9 @@ internal sealed class Emitter(Library library, string version, HeaderModel model
     private string NativeMethods()
     {
         var output = FileHeader("System.Runtime.CompilerServices", "System.Runtime.InteropServices", "MiniUpnp.Net.Native");
+        output.Replace("#nullable enable\n", "#nullable enable\n#if !NETSTANDARD2_0\n");
+        output.Append("// net8.0 and newer: source-generated marshalling (trimming- and AOT-safe). netstandard2.0 has no LibraryImport:\n");
+        output.Append(CultureInfo.InvariantCulture, $"// {library.FilePrefix}NativeMethods.DllImport.g.cs declares the same methods there.\n\n");
         output.Append("namespace MiniUpnp.Net.Interop;\n\n");
         output.Append(CultureInfo.InvariantCulture, $"internal static unsafe partial class {library.NativeMethodsClass}\n{{\n");
         string? header = null;
@@ -85,8 +89,143 @@ internal sealed class Emitter(Library library, string version, HeaderModel model
             }
             Function(output, function);
         }
-        output.Append("}\n");
+        output.Append("}\n#endif\n");
         return output.ToString();
+    }
+
+    // ---------------------------------------------------------------- NativeMethods.DllImport.g.cs
+
+    /// <summary>
+    /// netstandard2.0 (.NET Framework, Mono and Unity), which has no LibraryImport: each function keeps the signature of
+    /// its LibraryImport declaration and does the marshalling itself (UTF-8 strings pinned as NUL-terminated bytes, a
+    /// SafeHandle kept alive by DangerousAddRef for the call), then calls a [DllImport] whose signature is blittable, so
+    /// no runtime marshaller is involved. Before the first call, EnsureLoaded (hand-written) runs the ABI guard.
+    /// </summary>
+    private string DllImportMethods()
+    {
+        var output = FileHeader("System.Runtime.InteropServices", "MiniUpnp.Net.Native");
+        output.Replace("#nullable enable\n", "#nullable enable\n#if NETSTANDARD2_0\n");
+        output.Append(CultureInfo.InvariantCulture,
+            $"// netstandard2.0: the methods of {library.FilePrefix}NativeMethods.g.cs (which documents them), with explicit marshalling\n");
+        output.Append("// over blittable [DllImport] declarations (Imports), the library checked first (EnsureLoaded, hand-written).\n\n");
+        output.Append("namespace MiniUpnp.Net.Interop;\n\n");
+        output.Append(CultureInfo.InvariantCulture, $"internal static unsafe partial class {library.NativeMethodsClass}\n{{\n");
+        var imports = new StringBuilder();
+        var first = true;
+        foreach (var function in model.Functions)
+        {
+            if (!first)
+            {
+                output.Append('\n');
+                imports.Append('\n');
+            }
+            first = false;
+            DllImportFunction(output, imports, function);
+        }
+        output.Append('\n');
+        output.Append(CultureInfo.InvariantCulture, $"{Indent}/// <summary>The C functions, blittable: strings as <c>byte*</c>, handles as <c>nint</c>.</summary>\n");
+        output.Append(CultureInfo.InvariantCulture, $"{Indent}internal static class Imports\n{Indent}{{\n");
+        output.Append(imports);
+        output.Append(CultureInfo.InvariantCulture, $"{Indent}}}\n");
+        output.Append("}\n#endif\n");
+        return output.ToString();
+    }
+
+    private void DllImportFunction(StringBuilder output, StringBuilder imports, CFunction function)
+    {
+        var returnType = typeMap.Map(TypeContext.Return, function.ReturnType, new TypeSite(function.Name, null, null));
+        if (returnType.StartsWith("string", StringComparison.Ordinal) || returnType.StartsWith("Safe", StringComparison.Ordinal))
+        {
+            throw new GeneratorException($"{function.Name}: a `{returnType}` return has no netstandard2.0 marshalling here.");
+        }
+        var managed = new List<string>();
+        var native = new List<string>();
+        var arguments = new List<string>();
+        var strings = new List<string>();
+        var handles = new List<string>();
+        for (var i = 0; i < function.Parameters.Count; i++)
+        {
+            var parameter = function.Parameters[i];
+            var next = i + 1 < function.Parameters.Count ? function.Parameters[i + 1].Name : null;
+            var type = typeMap.Map(TypeContext.Param, parameter.CType, new TypeSite(function.Name, parameter.Name, next));
+            var name = Identifier(parameter.Name);
+            managed.Add($"{type} {name}");
+            if (type == "string?")
+            {
+                strings.Add(parameter.Name);
+                native.Add($"byte* {name}");
+                arguments.Add($"__{parameter.Name}_native");
+            }
+            else if (type.StartsWith("Safe", StringComparison.Ordinal))
+            {
+                handles.Add(parameter.Name);
+                native.Add($"nint {name}");
+                arguments.Add($"{name}.DangerousGetHandle()");
+            }
+            else if (type.StartsWith("string", StringComparison.Ordinal) || type.Contains("Handle", StringComparison.Ordinal))
+            {
+                throw new GeneratorException($"{function.Name}({parameter.Name}): a `{type}` parameter has no netstandard2.0 marshalling here.");
+            }
+            else
+            {
+                native.Add($"{type} {name}");
+                arguments.Add(name);
+            }
+        }
+        var id = Identifier(function.Name);
+
+        output.Append(CultureInfo.InvariantCulture, $"{Indent}/// <summary>The C function <c>{function.Name}</c>: see {library.FilePrefix}NativeMethods.g.cs.</summary>\n");
+        output.Append(CultureInfo.InvariantCulture, $"{Indent}internal static {returnType} {id}({string.Join(", ", managed)})\n{Indent}{{\n");
+        var body = Indent + Indent;
+        output.Append(CultureInfo.InvariantCulture, $"{body}EnsureLoaded();\n");
+        foreach (var name in strings)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"{body}byte[]? __{name}_utf8 = NativeString.ToNullTerminatedUtf8({Identifier(name)});\n");
+        }
+        foreach (var name in handles)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"{body}bool __{name}_added = false;\n");
+        }
+        if (handles.Count > 0)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"{body}try\n{body}{{\n");
+            body += Indent;
+            foreach (var name in handles)
+            {
+                output.Append(CultureInfo.InvariantCulture, $"{body}{Identifier(name)}.DangerousAddRef(ref __{name}_added);\n");
+            }
+        }
+        foreach (var name in strings)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"{body}fixed (byte* __{name}_native = __{name}_utf8)\n");
+        }
+        var call = $"Imports.{id}({string.Join(", ", arguments)});";
+        var statement = returnType == "void" ? call : $"return {call}";
+        if (strings.Count > 0)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"{body}{{\n{body}{Indent}{statement}\n{body}}}\n");
+        }
+        else
+        {
+            output.Append(CultureInfo.InvariantCulture, $"{body}{statement}\n");
+        }
+        if (handles.Count > 0)
+        {
+            body = Indent + Indent;
+            output.Append(CultureInfo.InvariantCulture, $"{body}}}\n{body}finally\n{body}{{\n");
+            foreach (var name in handles)
+            {
+                output.Append(CultureInfo.InvariantCulture, $"{body}{Indent}if (__{name}_added)\n{body}{Indent}{{\n");
+                output.Append(CultureInfo.InvariantCulture, $"{body}{Indent}{Indent}{Identifier(name)}.DangerousRelease();\n{body}{Indent}}}\n");
+            }
+            output.Append(CultureInfo.InvariantCulture, $"{body}}}\n");
+        }
+        output.Append(CultureInfo.InvariantCulture, $"{Indent}}}\n");
+
+        var inner = Indent + Indent;
+        imports.Append(CultureInfo.InvariantCulture,
+            $"{inner}[DllImport(LibraryName, EntryPoint = \"{function.Name}\", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]\n");
+        imports.Append(CultureInfo.InvariantCulture, $"{inner}internal static extern {returnType} {id}({string.Join(", ", native)});\n");
     }
 
     private void Function(StringBuilder output, CFunction function)

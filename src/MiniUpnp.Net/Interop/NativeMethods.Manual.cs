@@ -8,4 +8,9 @@ internal static partial class NativeMethods
     /// libminiupnpc.dylib and (MinGW) libminiupnpc.dll, so the "lib" prefix is part of the name on every platform.
     /// </summary>
     internal const string LibraryName = "libminiupnpc";
+#if NETSTANDARD2_0
+
+    /// <summary>netstandard2.0: the ABI guard, before the first call of every generated method (NativeLibraryLoader).</summary>
+    private static void EnsureLoaded() => NativeLibraryLoader.EnsureMiniupnpc();
+#endif
 }

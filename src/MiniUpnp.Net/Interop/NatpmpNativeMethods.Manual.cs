@@ -8,6 +8,11 @@ internal static partial class NatpmpNativeMethods
     /// libnatpmp.so, libnatpmp.dylib and (MinGW) libnatpmp.dll, so the "lib" prefix is part of the name on every platform.
     /// </summary>
     internal const string LibraryName = "libnatpmp";
+#if NETSTANDARD2_0
+
+    /// <summary>netstandard2.0: the export check, before the first call of every generated method (NativeLibraryLoader).</summary>
+    private static void EnsureLoaded() => NativeLibraryLoader.EnsureNatpmp();
+#endif
 
     /// <summary>The seven functions natpmp.h marks NATPMP_LIBSPEC, all of which the binding calls.</summary>
     internal static readonly string[] Exports =

@@ -90,7 +90,13 @@ public static unsafe partial class Miniupnpc
             for (int i = 0; i < deviceTypes.Length; i++)
             {
                 ArgumentNullException.ThrowIfNull(deviceTypes[i], nameof(deviceTypes));
+                #if NETSTANDARD2_0
+                byte[] utf8 = NativeString.ToNullTerminatedUtf8(deviceTypes[i])!;
+                array[i] = (byte*)Marshal.AllocCoTaskMem(utf8.Length);
+                Marshal.Copy(utf8, 0, (IntPtr)array[i], utf8.Length);
+#else
                 array[i] = (byte*)Marshal.StringToCoTaskMemUTF8(deviceTypes[i]);
+#endif
             }
             int e = 0;
             var list = new SafeDeviceListHandle(NativeMethods.upnpDiscoverDevices(array, delay, multicastif, minissdpdsock, localport, ipv6, ttl, &e, searchalltypes));

@@ -245,8 +245,12 @@ public sealed class NATPMP : IDisposable
         {
             // Keeps the socket open while we wait on it, even if Dispose runs meanwhile (the release is deferred).
             _natpmp.DangerousAddRef(ref added);
+#if NETSTANDARD2_0
+            object? socket = null; // no Socket over a native descriptor there: WaitReadable polls
+#else
             using var socket = _natpmp.s >= 0 ? new Socket(new SafeSocketHandle((IntPtr)_natpmp.s, ownsHandle: false)) : null;
             DropQueuedDatagrams(socket);
+#endif
             int r = send(_natpmp);
             if (r < 0)
             {
@@ -321,7 +325,13 @@ public sealed class NATPMP : IDisposable
 
     /// <summary>C <c>select</c> on the socket for <paramref name="timeout"/> (a negative timeout, which makes select fail
     /// at once, returns at once), no later than the call's bound, and looking at the disposed flag meanwhile.</summary>
+    /// <remarks>netstandard2.0 cannot wrap libnatpmp's descriptor in a Socket: instead of select, it sleeps 5 ms at most
+    /// and returns, and readnatpmpresponseorretry (non-blocking) looks again.</remarks>
+#if NETSTANDARD2_0
+    private void WaitReadable(object? socket, TimeSpan timeout, long start, TimeSpan bound, string member)
+#else
     private void WaitReadable(Socket socket, TimeSpan timeout, long start, TimeSpan bound, string member)
+#endif
     {
         long until = Stopwatch.GetTimestamp() + (long)(Math.Max(timeout.TotalSeconds, 0) * Stopwatch.Frequency);
         while (true)
@@ -343,6 +353,11 @@ public sealed class NATPMP : IDisposable
             {
                 slice = bound - elapsed;
             }
+#if NETSTANDARD2_0
+            _ = socket;
+            Thread.Sleep(slice < PollInterval ? slice : PollInterval);
+            return;
+#else
             try
             {
                 if (socket.Poll(Math.Max(1, (int)(slice.Ticks / TimeSpan.TicksPerMicrosecond)), SelectMode.SelectRead))
@@ -354,8 +369,13 @@ public sealed class NATPMP : IDisposable
             {
                 return; // C ignores select's result and reads: so do we
             }
+#endif
         }
     }
+#if NETSTANDARD2_0
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+#endif
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }

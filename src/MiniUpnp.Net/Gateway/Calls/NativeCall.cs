@@ -11,7 +11,7 @@ namespace MiniUpnp.Net;
 /// </summary>
 /// <remarks>
 /// A native call cannot be interrupted: once started it runs to its own end. The caller's await honours the timeout
-/// and the token (<see cref="Task.WaitAsync(TimeSpan, CancellationToken)"/>); the call it abandons finishes within
+/// and the token (<c>Task.WaitAsync(TimeSpan, CancellationToken)</c>); the call it abandons finishes within
 /// miniupnpc's own bounds (connect 3 s, each receive up to 5 s, a whole HTTP reply 30 s with our patch
 /// ours-miniwget-total-deadline), frees
 /// its native results itself (every handle is created and disposed inside the call's delegate), and its outcome,

@@ -119,7 +119,7 @@ internal static class Ssdp
                 server ??= value;
             }
         }
-        return string.IsNullOrEmpty(location) ? null : new Answer(location, st ?? string.Empty, usn, server);
+        return string.IsNullOrEmpty(location) ? null : new Answer(location!, st ?? string.Empty, usn, server);
     }
 
     /// <summary>The "uuid:…" part of a USN ("uuid:…::urn:…"), or null when there is none.</summary>

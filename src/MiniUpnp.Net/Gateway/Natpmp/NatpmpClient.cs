@@ -1,5 +1,7 @@
 using System;
+#if !NETSTANDARD2_0
 using System.Collections.Generic;
+#endif
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -222,6 +224,40 @@ public sealed class NatpmpClient
         {
             throw Error(r, what, gateway);
         }
+#if NETSTANDARD2_0
+        // No Socket over libnatpmp's descriptor there: sleep in short slices and let readnatpmpresponseorretry (non-blocking)
+        // look, so an answer waits PollInterval at most; the not-the-answer filter needs the peek, so it is not applied.
+        while (true)
+        {
+            _ = Libnatpmp.getnatpmprequesttimeout(natpmp, out var retryIn);
+            var until = Stopwatch.GetElapsedTime(start) + (retryIn > TimeSpan.Zero ? retryIn : TimeSpan.Zero);
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var elapsed = Stopwatch.GetElapsedTime(start);
+                if (elapsed >= timeout)
+                {
+                    throw new TimeoutException(
+                        $"NAT-PMP {what}: no answer from {gateway}:{ServerPort} within {timeout.TotalMilliseconds:0} ms.");
+                }
+                r = Libnatpmp.readnatpmpresponseorretry(natpmp, out var response);
+                if (r == 0)
+                {
+                    return response;
+                }
+                if (r != Libnatpmp.NATPMP_TRYAGAIN)
+                {
+                    throw Error(r, what, gateway);
+                }
+                var left = until - elapsed;
+                if (left <= TimeSpan.Zero)
+                {
+                    break;
+                }
+                Thread.Sleep(Min(Min(left, PollInterval), timeout - elapsed));
+            }
+        }
+#else
         // initnatpmp made the socket non-blocking: say so, or .NET refuses the synchronous peek below.
         using var socket = new Socket(new SafeSocketHandle((IntPtr)natpmp.s, ownsHandle: false)) { Blocking = false };
         var peek = new byte[PeekBytes];
@@ -276,7 +312,12 @@ public sealed class NatpmpClient
                 throw Error(r, what, gateway);
             }
         }
+#endif
     }
+#if NETSTANDARD2_0
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+#endif
 
     /// <summary>
     /// Reads and drops the queued datagram when it cannot be the answer to the pending request: another version, an

@@ -67,7 +67,7 @@ internal static class PcpMessage
     /// <summary>The address in 16 PCP bytes; an IPv4-mapped one comes back as IPv4.</summary>
     internal static IPAddress ReadAddress(ReadOnlySpan<byte> source)
     {
-        var address = new IPAddress(source[..16]);
+        var address = new IPAddress(source[..16].ToArray());
         return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
     }
 

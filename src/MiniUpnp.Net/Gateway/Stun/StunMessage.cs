@@ -248,7 +248,7 @@ internal static class StunMessage
                 address[i] ^= xorKey[i];
             }
         }
-        endPoint = new IPEndPoint(new IPAddress(address), port);
+        endPoint = new IPEndPoint(new IPAddress(address.ToArray()), port);
         return true;
     }
 
