@@ -26,6 +26,9 @@ unset MINIUPNPNET_NATIVE_LIBRARY
 DIE_PREFIX="consume: FAIL"
 # say, die, have, now, native_path, host_rid
 source "$ROOT/build/common.sh"
+SUITE=packaging
+# record, write_junit, step, unavailable, write_nuget_config
+source "$ROOT/tests/packaging/steps.sh"
 
 version="" rid="" aot=1 junit="" keep=0
 while [ $# -gt 0 ]; do
@@ -70,46 +73,13 @@ if [ $aot = 1 ] && [ "$(uname -s)" = Linux ]; then
   fi
 fi
 
-# ---------- results ----------
-names=(); states=(); times=(); texts=()
-record() { names+=("$1"); states+=("$2"); times+=("$3"); texts+=("$4"); printf '%-4s %s (%ss)\n' "$([ "$2" = pass ] && echo PASS || echo FAIL)" "$1" "$3"; }
-write_junit() {
-  [ -n "$junit" ] || return 0
-  local n=${#names[@]} f=0 i
-  for ((i = 0; i < n; i++)); do [ "${states[$i]}" = fail ] && f=$((f + 1)); done
-  mkdir -p "$(dirname "$junit")"
-  {
-    echo '<?xml version="1.0" encoding="UTF-8"?>'
-    echo "<testsuite name=\"packaging\" tests=\"$n\" failures=\"$f\" errors=\"0\" skipped=\"0\">"
-    for ((i = 0; i < n; i++)); do
-      local esc; esc=$(printf '%s' "${texts[$i]}" | tail -c 4000 | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
-      if [ "${states[$i]}" = fail ]; then
-        echo "  <testcase classname=\"packaging\" name=\"${names[$i]}\" time=\"${times[$i]}\"><failure message=\"failed\">$esc</failure></testcase>"
-      else
-        echo "  <testcase classname=\"packaging\" name=\"${names[$i]}\" time=\"${times[$i]}\"><system-out>$esc</system-out></testcase>"
-      fi
-    done
-    echo '</testsuite>'
-  } >"$junit"
-}
-failed=0
+# ---------- results (steps.sh) ----------
 finish() {
   write_junit
   if [ $keep = 0 ] && [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
   if [ $failed = 0 ]; then echo "consume: PASS (MiniUpnp.Net $version, ${#names[@]} steps)"; else echo "consume: FAIL ($failed of ${#names[@]} steps failed)"; fi
 }
 trap finish EXIT
-# step NAME command... : runs it with its output in $LOG, records pass/fail and the time.
-step() {
-  local name="$1" t0 rc; shift
-  t0=$(now)
-  set +e; "$@" >"$LOG" 2>&1; rc=$?; set -e
-  local secs; secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-  if [ $rc = 0 ]; then record "$name" pass "$secs" "$(cat "$LOG")"; else
-    record "$name" fail "$secs" "$(cat "$LOG")"; failed=$((failed + 1)); sed 's/^/    | /' "$LOG" | tail -40
-  fi
-  return $rc
-}
 
 # The folder's name must not contain "miniupnp": warnings about the consumer's own code carry its path.
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/nupkg-consumer.XXXXXX")"
@@ -119,25 +89,7 @@ mkdir -p "$NUGET_PACKAGES"
 # A cached copy of the same version would hide a rebuilt package: our packages always come fresh from the feed.
 rm -rf "$NUGET_PACKAGES"/miniupnp.net "$NUGET_PACKAGES"/miniupnp.net.native.*
 
-cat >"$WORK/NuGet.config" <<XML
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <clear />
-    <add key="local" value="$(native_path "$FEED")" />
-    <add key="feed" value="$NUGET_FEED" />
-  </packageSources>
-  <packageSourceMapping>
-    <packageSource key="local">
-      <package pattern="MiniUpnp.Net" />
-      <package pattern="MiniUpnp.Net.*" />
-    </packageSource>
-    <packageSource key="feed">
-      <package pattern="*" />
-    </packageSource>
-  </packageSourceMapping>
-</configuration>
-XML
+write_nuget_config "$WORK" "$FEED" "$NUGET_FEED"
 
 say "consume: MiniUpnp.Net $version in $WORK ($rid)"
 xml="$(native_path "$SRC/testdesc/new_LiveBox_desc.xml")"; values="$(native_path "$SRC/testdesc/new_LiveBox_desc.values")"

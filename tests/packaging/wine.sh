@@ -37,6 +37,9 @@ unset MINIUPNPNET_NATIVE_LIBRARY MINIUPNPNET_NATPMP_LIBRARY
 DIE_PREFIX="wine: FAIL"
 # say, die, have, now, elapsed, native_path, host_rid, ensure_packages
 source "$ROOT/build/common.sh"
+SUITE=wine
+# record, write_junit, step, unavailable, write_nuget_config
+source "$ROOT/tests/packaging/steps.sh"
 
 version="" junit="" keep=0
 while [ $# -gt 0 ]; do
@@ -52,36 +55,6 @@ export NUGET_PACKAGES="$(native_path "${MINIUPNPNET_NUGET_PACKAGES:-$ARTIFACTS/n
 BASE_PORT=44000
 # Bounds (seconds): every wine process, every program run, the whole lab start.
 T_PUBLISH=600 T_PREFIX=120 T_RUN=180 T_TOOL=60
-
-# ---------- results (JUnit, as consume.sh) ----------
-names=(); states=(); times=(); texts=()
-record() {
-  names+=("$1"); states+=("$2"); times+=("$3"); texts+=("$4")
-  printf '%-4s %s (%ss)\n' "$(case "$2" in pass) echo PASS ;; skip) echo SKIP ;; *) echo FAIL ;; esac)" "$1" "$3"
-}
-write_junit() {
-  [ -n "$junit" ] || return 0
-  local n=${#names[@]} f=0 s=0 i esc name
-  for ((i = 0; i < n; i++)); do
-    [ "${states[$i]}" = fail ] && f=$((f + 1))
-    [ "${states[$i]}" = skip ] && s=$((s + 1))
-  done
-  mkdir -p "$(dirname "$junit")"
-  {
-    echo '<?xml version="1.0" encoding="UTF-8"?>'
-    echo "<testsuite name=\"wine\" tests=\"$n\" failures=\"$f\" errors=\"0\" skipped=\"$s\">"
-    for ((i = 0; i < n; i++)); do
-      name=$(printf '%s' "${names[$i]}" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g')
-      esc=$(printf '%s' "${texts[$i]}" | tail -c 6000 | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g')
-      case "${states[$i]}" in
-        fail) echo "  <testcase classname=\"wine\" name=\"$name\" time=\"${times[$i]}\"><failure message=\"failed\">$esc</failure></testcase>" ;;
-        skip) echo "  <testcase classname=\"wine\" name=\"$name\" time=\"0\"><skipped message=\"$esc\"/></testcase>" ;;
-        *) echo "  <testcase classname=\"wine\" name=\"$name\" time=\"${times[$i]}\"><system-out>$esc</system-out></testcase>" ;;
-      esac
-    done
-    echo '</testsuite>'
-  } >"$junit"
-}
 
 # ---------- clean-up: the lab, the prefix's wine processes, the work folder ----------
 WORK="" LAB_ID="" PREFIX="" failed=0 started=$(now)
@@ -108,24 +81,8 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 # A prerequisite that is missing: a skip on a developer's machine, a failure under CI=true.
-unavailable() {
-  if [ "${CI:-}" = true ]; then
-    record "prerequisites" fail 0 "$1 (CI=true: the Windows step must run)"; failed=$((failed + 1)); exit 1
-  fi
-  record "prerequisites" skip 0 "$1"
-  exit 0
-}
 
 # step NAME command... : runs it with its output in $LOG, records pass/fail and the time.
-step() {
-  local name="$1" t0 rc; shift
-  t0=$(now)
-  set +e; "$@" >"$LOG" 2>&1; rc=$?; set -e
-  if [ $rc = 0 ]; then record "$name" pass "$(elapsed "$t0")" "$(cat "$LOG")"; else
-    record "$name" fail "$(elapsed "$t0")" "$(cat "$LOG")"; failed=$((failed + 1)); sed 's/^/    | /' "$LOG" | tail -40
-  fi
-  return $rc
-}
 
 # ---------- prerequisites ----------
 [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] || unavailable "wine64 and the lab need Linux x86_64 (this is $(uname -s)/$(uname -m))"
@@ -156,25 +113,7 @@ APP="$WORK/WinConsumer"
 mkdir -p "$NUGET_PACKAGES"
 # A cached copy of the same version would hide a rebuilt package: our packages always come fresh from the feed.
 rm -rf "$NUGET_PACKAGES"/miniupnp.net "$NUGET_PACKAGES"/miniupnp.net.native.* "$NUGET_PACKAGES"/miniupnp.net.tool
-cat >"$WORK/NuGet.config" <<XML
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <clear />
-    <add key="local" value="$(native_path "$FEED")" />
-    <add key="feed" value="$NUGET_FEED" />
-  </packageSources>
-  <packageSourceMapping>
-    <packageSource key="local">
-      <package pattern="MiniUpnp.Net" />
-      <package pattern="MiniUpnp.Net.*" />
-    </packageSource>
-    <packageSource key="feed">
-      <package pattern="*" />
-    </packageSource>
-  </packageSourceMapping>
-</configuration>
-XML
+write_nuget_config "$WORK" "$FEED" "$NUGET_FEED"
 say "wine: MiniUpnp.Net $version in $WORK"
 
 # ---------- the app, published for both platforms ----------
